@@ -1,0 +1,123 @@
+#!/usr/bin/env bun
+/**
+ * The only entry point and the only place that exits. Builds the Context from
+ * the runtime, dispatches to a command, and maps errors to exit codes.
+ */
+import { CommanderError } from "commander";
+import { redactText } from "../core/db/url.ts";
+import { errorJson, EveError, ExitCode, InterruptedError, isEveError } from "../core/errors.ts";
+import { createOutput, paint } from "../core/io.ts";
+import type { Context } from "../core/plugin.ts";
+import * as rt from "../core/runtime/index.ts";
+import { buildProgram, fromCommanderError } from "./root.ts";
+import { plugins } from "./registry.ts";
+import { versionLine } from "./version.ts";
+
+async function main(): Promise<number> {
+  const argv = rt.argv();
+  const env = rt.env();
+  const debug = argv.includes("--debug");
+  const json = argv.includes("--json");
+  let wroteStdout = false;
+  const stdout = {
+    isTTY: rt.stdout.isTTY,
+    columns: rt.stdout.columns,
+    write: (c: string | Uint8Array) => ((wroteStdout = true), rt.stdout.write(c)),
+    once: (e: "drain", cb: () => void) => rt.stdout.once?.(e, cb),
+  };
+  const out = createOutput(stdout, rt.stderr, { json, env });
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onInt = () => {
+    interrupts++;
+    if (interrupts > 1) rt.exit(ExitCode.interrupted);
+    abort.abort(new InterruptedError());
+  };
+  const offInt = rt.onSignal("SIGINT", onInt);
+  const offTerm = rt.onSignal("SIGTERM", onInt);
+
+  const ctx: Context = {
+    env,
+    cwd: rt.cwd(),
+    out,
+    debug,
+    signal: abort.signal,
+    now: () => new Date(),
+    version: versionLine(),
+  };
+  // Values that must never be printed: passwords in URLs given by flag or env.
+  const secrets = collectSecrets(argv, env);
+
+  let code: number = ExitCode.ok;
+  const program = buildProgram(
+    plugins,
+    {
+      version: ctx.version,
+      write: (s) => void rt.stdout.write(s),
+      writeErr: (s) => void rt.stderr.write(s),
+      columns: rt.stdout.columns,
+    },
+    async ({ spec, opts, args }) => {
+      const result = await spec.run(ctx, opts, args);
+      if (typeof result === "number") code = result;
+    },
+  );
+
+  try {
+    if (argv.length === 0) {
+      rt.stdout.write(program.helpInformation());
+      return ExitCode.ok;
+    }
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    let err: unknown = e;
+    if (e instanceof CommanderError) {
+      const mapped = fromCommanderError(e);
+      if (!mapped) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      err = mapped;
+    }
+    if (abort.signal.aborted && !isEveError(err)) err = new InterruptedError();
+    code = report(err, { debug, out, secrets });
+    // --json promises one JSON document on stdout, failures included.
+    if (json && !wroteStdout && isEveError(err)) out.printJson(JSON.parse(redactText(JSON.stringify({ error: errorJson(err) }), secrets)));
+  } finally {
+    offInt();
+    offTerm();
+  }
+  return code;
+}
+
+function report(err: unknown, o: { debug: boolean; out: ReturnType<typeof createOutput>; secrets: string[] }): number {
+  const clean = (s: string) => redactText(s, o.secrets);
+  const e: EveError = isEveError(err)
+    ? err
+    : new EveError("E_INTERNAL", err instanceof Error ? err.message : String(err), ExitCode.error, { cause: err });
+  o.out.log(paint(o.out, "red", "error: ") + clean(e.message));
+  if (e.hint) o.out.log(paint(o.out, "dim", "hint: ") + clean(e.hint));
+  if (o.debug) {
+    const stack = (e.cause instanceof Error ? e.cause.stack : undefined) ?? e.stack;
+    if (stack) o.out.log(clean(stack));
+  }
+  return e.exitCode;
+}
+
+function collectSecrets(argv: string[], env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  const candidates = [...argv, env.DATABASE_URL, env.PGPASSWORD, env.AWS_SECRET_ACCESS_KEY, env.EVE_TOKEN];
+  for (const c of candidates) {
+    if (!c) continue;
+    const m = /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(c);
+    if (m?.[1]) {
+      out.push(m[1]);
+      try {
+        out.push(decodeURIComponent(m[1]));
+      } catch {
+        /* keep the raw form */
+      }
+    }
+  }
+  for (const k of ["PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "EVE_TOKEN"]) if (env[k]) out.push(env[k]!);
+  return out;
+}
+
+await rt.exitAfterFlush(await main());

@@ -1,0 +1,8 @@
+/**
+ * The plugins embedded in the binary, in help order. This list is the
+ * definition of what ships: no discovery, no registration by side effect.
+ */
+import type { Plugin } from "../core/plugin.ts";
+import { migratePlugin } from "../plugins/migrate/index.ts";
+
+export const plugins: Plugin[] = [migratePlugin];

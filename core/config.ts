@@ -1,0 +1,72 @@
+/**
+ * Configuration resolution, pure. Precedence for every setting:
+ * flag, then EVE_* variable, then the conventional variable (DATABASE_URL,
+ * MIGRATIONS_DIR), then the default. Every variable read anywhere is listed
+ * in `environmentHelp` (shown by `eve help environment`).
+ */
+import { UsageError } from "./errors.ts";
+import type { OptionSpec } from "./plugin.ts";
+
+export const environmentHelp: ReadonlyArray<readonly [string, string]> = [
+  ["DATABASE_URL", "database for direct mode when --url is not given (postgres://user:pass@host:port/db)"],
+  ["MIGRATIONS_DIR", "migrations directory when --path is not given (default db/migrations)"],
+  ["EVE_SNAPSHOT_STORE", "snapshot store URL when --store is not given (file:///dir or s3://bucket/prefix)"],
+  ["EVE_PG_BIN", "directory holding pg_dump / pg_restore (else PATH, then /usr/lib/postgresql/*/bin)"],
+  ["EVE_S3_ENDPOINT", "S3 endpoint for S3-compatible stores (with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)"],
+  ["EVE_S3_FORCE_PATH_STYLE", "1/true: path-style S3 addressing (MinIO, s3rver)"],
+  ["NO_COLOR", "disable colour in human output"],
+  ["XDG_DATA_HOME", "base of the default snapshot store ($XDG_DATA_HOME/eve/snapshots, else ~/.local/share)"],
+];
+
+/** The database URL for direct mode: --url, then DATABASE_URL. */
+export function resolveDbUrl(flag: string | undefined, env: Record<string, string | undefined>): string {
+  const url = flag ?? (env.DATABASE_URL || undefined);
+  if (!url) {
+    throw new UsageError("no database given", {
+      hint: "pass --url postgres://user:password@host:5432/db or set DATABASE_URL",
+    });
+  }
+  return url;
+}
+
+/** The migrations directory: --path, then MIGRATIONS_DIR, then db/migrations. */
+export function resolveMigrationsDir(flag: string | undefined, env: Record<string, string | undefined>): string {
+  return flag ?? (env.MIGRATIONS_DIR || "db/migrations");
+}
+
+/**
+ * Parse a duration: "500ms", "60s", "5m", "2h", "30d", or a bare number of seconds.
+ * Returns milliseconds.
+ */
+export function parseDuration(value: string, flag = "duration"): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!m) throw new UsageError(`${flag} must be a duration like 30s, 5m, 2h or 7d (got "${value}")`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!;
+  return Math.round(n * mult);
+}
+
+/** Parse a positive integer flag. */
+export function parsePositiveInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+    throw new UsageError(`${flag} must be a positive whole number (got "${value}")`);
+  }
+  return Number(value);
+}
+
+/** Options shared by every command that connects directly. */
+export const urlOption: OptionSpec = {
+  flags: "--url <url>",
+  description: "Postgres URL for direct mode (default: $DATABASE_URL)",
+};
+
+export const waitOptions: OptionSpec[] = [
+  { flags: "--wait", description: "retry connecting until the server accepts connections" },
+  {
+    flags: "--wait-timeout <duration>",
+    description: "how long --wait keeps retrying",
+    default: "60s",
+    parse: (v) => parseDuration(v, "--wait-timeout"),
+  },
+];

@@ -1,0 +1,190 @@
+/**
+ * The only importer of `postgres` (porsager). Connections, error mapping and
+ * waiting for a server. Errors leaving this module are EveErrors with secrets
+ * redacted and the Postgres fields (SQLSTATE, detail, hint, position) kept.
+ */
+import postgres from "postgres";
+import { ConnectionError, EveError, ExitCode } from "../errors.ts";
+import { describeTarget, parseDbUrl, redactText, type DbTarget } from "./url.ts";
+
+export type Db = postgres.Sql<Record<string, never>>;
+export type ReservedDb = postgres.ReservedSql<Record<string, never>>;
+export type Notice = postgres.Notice;
+export type PostgresError = postgres.PostgresError;
+export { parseDbUrl, redactUrl, redactText, describeTarget, withDatabase } from "./url.ts";
+export type { DbTarget } from "./url.ts";
+
+export interface ConnectOptions {
+  /** Pool size; commands that need one session use 1. */
+  max?: number;
+  /** Server NOTICE/WARNING messages. Default: dropped. */
+  onNotice?: (n: Notice) => void;
+  applicationName?: string;
+  /** Seconds to wait for the TCP connect + startup. */
+  connectTimeout?: number;
+  /** Raw values: leave every column as the server's text (used by `sql`). */
+  rawTypes?: boolean;
+}
+
+/** Create a lazy pool. Nothing is sent until the first query. */
+export function connect(url: string, opts: ConnectOptions = {}): Db {
+  parseDbUrl(url); // validate early with a message naming the flag
+  return postgres(url, {
+    max: opts.max ?? 1,
+    onnotice: opts.onNotice ?? (() => {}),
+    connect_timeout: opts.connectTimeout ?? 10,
+    idle_timeout: 0,
+    fetch_types: false,
+    prepare: true,
+    connection: { application_name: opts.applicationName ?? "eve" },
+    ...(opts.rawTypes ? { types: {} } : {}),
+  }) as unknown as Db;
+}
+
+/** Error thrown when the server rejected a statement. Exit code 4. */
+export class SqlError extends EveError {
+  override readonly name = "SqlError";
+  constructor(
+    message: string,
+    readonly sqlstate: string,
+    readonly pg: { detail?: string; hint?: string; position?: number; where?: string; severity?: string },
+    opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super("E_SQL", message, ExitCode.failed, {
+      hint: opts.hint ?? pg.hint,
+      cause: opts.cause,
+      details: { sqlstate, ...pg, ...opts.details },
+    });
+  }
+}
+
+export function isPostgresError(e: unknown): e is PostgresError {
+  return !!e && typeof e === "object" && (e as { name?: string }).name === "PostgresError";
+}
+
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "SASL_SIGNATURE_MISMATCH",
+  "AUTH_TYPE_NOT_IMPLEMENTED",
+]);
+
+/** True for errors that mean "could not reach or log in to the server". */
+export function isConnectionFailure(e: unknown): boolean {
+  if (isPostgresError(e)) return /^(28|3D|57P0[123]|53300)/.test(e.code);
+  const code = (e as { code?: string } | null)?.code;
+  return typeof code === "string" && connectionCodes.has(code);
+}
+
+/**
+ * Turn any error from postgres.js into an EveError. Connection and
+ * authentication failures become exit 3; statement errors exit 4.
+ */
+export function mapDbError(e: unknown, url?: string): EveError {
+  if (e instanceof EveError) return e;
+  const target: DbTarget | undefined = url ? safeTarget(url) : undefined;
+  const where = target ? describeTarget(target) : "the database";
+  const secrets = [target?.password, url];
+  const clean = (s: string | undefined) => (s === undefined ? undefined : redactText(s, secrets));
+  if (isPostgresError(e)) {
+    const code = e.code;
+    if (code === "28P01" || code === "28000") {
+      return new ConnectionError("E_AUTH", `authentication failed for ${where}: ${clean(e.message)}`, {
+        hint: "check the user and password in --url or DATABASE_URL",
+        cause: e,
+      });
+    }
+    if (code === "3D000") {
+      return new ConnectionError("E_NO_DATABASE", `database "${target?.database ?? "?"}" does not exist on ${target ? `${target.host}:${target.port}` : "the server"}`, {
+        hint: "create it first, or fix the database name in --url",
+        cause: e,
+      });
+    }
+    if (/^(57P0[123]|53300)/.test(code)) {
+      return new ConnectionError("E_CONNECT", `cannot use ${where}: ${clean(e.message)}`, {
+        hint: "the server is starting, shutting down or out of connections; retry, or use --wait",
+        cause: e,
+      });
+    }
+    return new SqlError(clean(e.message) ?? "statement failed", code, {
+      detail: clean(e.detail),
+      hint: clean(e.hint),
+      position: e.position ? Number(e.position) : undefined,
+      where: clean(e.where),
+      severity: e.severity,
+    }, { cause: e });
+  }
+  const err = e as { code?: string; message?: string } | null;
+  const code = err?.code;
+  if (code && connectionCodes.has(code)) {
+    const reason =
+      code === "ECONNREFUSED" ? "connection refused"
+      : code === "ENOTFOUND" || code === "EAI_AGAIN" ? "host not found"
+      : code === "CONNECT_TIMEOUT" || code === "ETIMEDOUT" ? "timed out"
+      : code === "SASL_SIGNATURE_MISMATCH" ? "server signature mismatch during authentication"
+      : "connection closed";
+    return new ConnectionError("E_CONNECT", `cannot connect to ${where}: ${reason}`, {
+      hint: "is Postgres running and reachable? check host and port in --url, or use --wait",
+      cause: e,
+    });
+  }
+  return new EveError("E_INTERNAL", clean(err?.message) ?? String(e), ExitCode.error, { cause: e });
+}
+
+function safeTarget(url: string): DbTarget | undefined {
+  try {
+    return parseDbUrl(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `select 1`, mapping failures; retries connection failures until `waitMs` elapses. */
+export async function ping(db: Db, url: string, waitMs = 0, sleep = defaultSleep): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await db`select 1`;
+      return;
+    } catch (e) {
+      const retryable = isConnectionFailure(e) && !(isPostgresError(e) && /^(28|3D)/.test(e.code));
+      if (!retryable || Date.now() >= deadline) {
+        const mapped = mapDbError(e, url);
+        if (waitMs > 0 && retryable) {
+          throw new ConnectionError(mapped.code, `${mapped.message} (waited ${Math.round(waitMs / 1000)}s)`, {
+            hint: mapped.hint,
+            cause: e,
+          });
+        }
+        throw mapped;
+      }
+      await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
+    }
+  }
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Quote an identifier for SQL text. */
+export function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** Quote a string literal for SQL text. */
+export function quoteLiteral(value: string): string {
+  return "'" + value.replace(/'/g, "''") + "'";
+}
+
+/** Close a pool without waiting for in-flight queries longer than `timeoutSec`. */
+export async function close(db: Db, timeoutSec = 5): Promise<void> {
+  await db.end({ timeout: timeoutSec }).catch(() => {});
+}

@@ -1,0 +1,110 @@
+/**
+ * Typed errors. Engines throw these; only cli/main.ts turns them into exit codes,
+ * and the HTTP layer into statuses. Messages are one line and never contain secrets.
+ */
+
+/** The exit-code table, documented by `eve help exit-codes`. */
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  connection: 3,
+  failed: 4,
+  check: 5,
+  lockTimeout: 6,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export const exitCodeHelp: ReadonlyArray<readonly [number, string]> = [
+  [ExitCode.ok, "success"],
+  [ExitCode.error, "unexpected or uncategorised error (including refusing a destructive action without --force)"],
+  [ExitCode.usage, "usage error: unknown command or flag, missing or invalid argument, bad migration file names"],
+  [ExitCode.connection, "cannot connect to or authenticate with the database (or the control plane)"],
+  [ExitCode.failed, "a migration, SQL statement, dump or restore failed"],
+  [ExitCode.check, "a check failed: drift, pending migrations (--check), RLS findings (--check), verification"],
+  [ExitCode.lockTimeout, "timed out waiting for the migration lock (--lock-timeout)"],
+  [ExitCode.interrupted, "interrupted (Ctrl-C); work in progress was rolled back or cancelled"],
+];
+
+export interface EveErrorOptions {
+  /** What to do about it, printed on a second line. */
+  hint?: string;
+  /** Underlying error, shown only with --debug. */
+  cause?: unknown;
+  /** Structured details for --json and the HTTP body. */
+  details?: Record<string, unknown>;
+}
+
+export class EveError extends Error {
+  override readonly name: string = "EveError";
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+  constructor(
+    /** Stable machine-readable code, E_UPPER_SNAKE. */
+    readonly code: string,
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.error,
+    opts: EveErrorOptions = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+
+  /** HTTP status used by the control plane for this error. */
+  get httpStatus(): number {
+    switch (this.exitCode) {
+      case ExitCode.usage:
+        return 400;
+      case ExitCode.connection:
+        return 502;
+      case ExitCode.failed:
+        return 422;
+      case ExitCode.check:
+        return 409;
+      case ExitCode.lockTimeout:
+        return 423;
+      default:
+        return 500;
+    }
+  }
+}
+
+export class UsageError extends EveError {
+  override readonly name = "UsageError";
+  constructor(message: string, opts: EveErrorOptions = {}) {
+    super("E_USAGE", message, ExitCode.usage, opts);
+  }
+}
+
+export class ConnectionError extends EveError {
+  override readonly name = "ConnectionError";
+  constructor(code: string, message: string, opts: EveErrorOptions = {}) {
+    super(code, message, ExitCode.connection, opts);
+  }
+}
+
+export class CheckError extends EveError {
+  override readonly name = "CheckError";
+  constructor(code: string, message: string, opts: EveErrorOptions = {}) {
+    super(code, message, ExitCode.check, opts);
+  }
+}
+
+/** Raised when the user asked to stop (Ctrl-C). */
+export class InterruptedError extends EveError {
+  override readonly name = "InterruptedError";
+  constructor(message = "interrupted") {
+    super("E_INTERRUPTED", message, ExitCode.interrupted);
+  }
+}
+
+export function isEveError(e: unknown): e is EveError {
+  return e instanceof EveError;
+}
+
+/** The JSON shape of an error (stdout with --json, HTTP bodies). */
+export function errorJson(e: EveError): Record<string, unknown> {
+  return { code: e.code, message: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}), ...(e.details ?? {}) };
+}

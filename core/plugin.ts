@@ -1,0 +1,69 @@
+/**
+ * Plugin and command types. A command is data: its help comes from these
+ * fields, cli/root.ts mounts it on the argument parser, and `run` receives
+ * parsed options plus a Context (never argv, process.env or console).
+ */
+import type { Output } from "./io.ts";
+
+/** Everything a command may touch of the outside world. */
+export interface Context {
+  /** Environment variables (a snapshot, never process.env itself). */
+  env: Record<string, string | undefined>;
+  cwd: string;
+  out: Output;
+  /** --debug: print stacks and internal detail. */
+  debug: boolean;
+  /** Aborted on Ctrl-C/SIGTERM. */
+  signal: AbortSignal;
+  now(): Date;
+  /** Version string of this build. */
+  version: string;
+}
+
+export interface OptionSpec {
+  /** Commander flag syntax, e.g. "--path <dir>", "--force", "--no-verify". */
+  flags: string;
+  description: string;
+  /** Default shown in help and applied when neither flag nor env is given. */
+  default?: string | boolean | number;
+  /** Restrict a value option to these choices. */
+  choices?: string[];
+  /** Parse the raw string (numbers, durations); throw UsageError on bad input. */
+  parse?: (value: string) => unknown;
+  /** Repeatable: values collect into an array. */
+  repeatable?: boolean;
+}
+
+export interface ArgSpec {
+  /** "<name>" (required), "[name]" (optional) or "[name...]" (variadic). */
+  name: string;
+  description: string;
+}
+
+export interface CommandSpec<O = Record<string, unknown>> {
+  /** Words after `eve`, e.g. ["db", "migrate"]. */
+  path: string[];
+  summary: string;
+  /** Longer help shown after the summary. */
+  description?: string;
+  args?: ArgSpec[];
+  options?: OptionSpec[];
+  /** Extra text after the options in help (examples). */
+  examples?: string[];
+  run(ctx: Context, opts: O, args: string[]): Promise<number | void>;
+}
+
+export interface Plugin {
+  name: string;
+  /** Group help for intermediate words, e.g. { "db": "…" , "db snapshot": "…" } */
+  groups?: Record<string, string>;
+  commands: CommandSpec<any>[];
+}
+
+/** Typed identity helpers for inference. */
+export function defineCommand<O>(spec: CommandSpec<O>): CommandSpec<O> {
+  return spec;
+}
+export function definePlugin(p: Plugin): Plugin {
+  return p;
+}

@@ -1,0 +1,122 @@
+import { resolve } from "node:path";
+import { parseDuration, resolveMigrationsDir, urlOption, waitOptions } from "../../../core/config.ts";
+import { openDirect } from "../../../core/db/open.ts";
+import { errorJson, EveError } from "../../../core/errors.ts";
+import { formatDuration, paint } from "../../../core/io.ts";
+import { defineCommand } from "../../../core/plugin.ts";
+import { readMigrationDir } from "../files.ts";
+import { migrate, type MigrateEvent } from "../runner.ts";
+import type { MigrateResult } from "../schema.ts";
+
+interface Opts {
+  url?: string;
+  path?: string;
+  dryRun?: boolean;
+  lockTimeout: number;
+  allowOutOfOrder?: boolean;
+  baseline?: string;
+  wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+}
+
+export default defineCommand<Opts>({
+  path: ["db", "migrate"],
+  summary: "apply pending migrations (one transaction per file)",
+  description:
+    "Applies every pending *.sql file of the migrations directory in version order. Each file runs in\n" +
+    "one transaction together with its schema_migrations row; files that cannot (CREATE INDEX\n" +
+    "CONCURRENTLY, VACUUM, their own BEGIN/COMMIT, or a first line `-- eve:no-transaction`) run\n" +
+    "statement by statement. Applied files are checked by sha256: a changed file stops the run (exit 5)\n" +
+    "before anything is applied. One runner at a time per history table (advisory lock).\n" +
+    "On a database that already has objects but no history, existing objects are adopted (baseline).\n" +
+    "Also the eve-migrate container entrypoint: DATABASE_URL and MIGRATIONS_DIR are read when the flags\n" +
+    "are absent.",
+  options: [
+    urlOption,
+    { flags: "--path <dir>", description: "migrations directory (default: $MIGRATIONS_DIR or db/migrations)" },
+    { flags: "--dry-run", description: "print the plan and write nothing (not even the history table)" },
+    {
+      flags: "--lock-timeout <duration>",
+      description: "how long to wait for another runner's lock before exit 6",
+      default: "60s",
+      parse: (v) => parseDuration(v, "--lock-timeout"),
+    },
+    { flags: "--allow-out-of-order", description: "apply pending files older than the newest applied one" },
+    { flags: "--baseline <version>", description: "record every file up to VERSION as applied without running it" },
+    ...waitOptions,
+  ],
+  examples: [
+    'eve db migrate --url "postgres://app:app@localhost:5432/myapp" --path db/migrations',
+    "DATABASE_URL=postgres://… MIGRATIONS_DIR=/migrations eve db migrate --wait",
+    "eve db migrate --dry-run --json",
+  ],
+  async run(ctx, opts) {
+    const directory = resolveMigrationsDir(opts.path, ctx.env);
+    const files = await readMigrationDir(resolve(ctx.cwd, directory));
+    const lockTimeoutMs = typeof opts.lockTimeout === "number" ? opts.lockTimeout : parseDuration(String(opts.lockTimeout));
+    const waitTimeout = typeof opts.waitTimeout === "number" ? opts.waitTimeout : parseDuration(String(opts.waitTimeout ?? "60s"));
+    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout }, {
+      onNotice: (n) => ctx.out.log(`${n.severity ?? "NOTICE"}: ${n.message}`),
+      applicationName: "eve migrate",
+    });
+    const out = ctx.out;
+    const human = !opts.json;
+    const onEvent = (e: MigrateEvent) => {
+      if (e.type === "lock-wait") out.log(`waiting for the migration lock${e.holderPid ? ` (held by server process ${e.holderPid})` : ""}…`);
+      if (e.type === "notice") out.log(`${paint(out, "yellow", "notice:")} ${e.message}`);
+      if (e.type === "extension") out.log(`created extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
+      if (e.type === "applied" && human) out.print(renderItem(out, e.item));
+    };
+    let result: MigrateResult;
+    try {
+      if (human && files.length === 0) out.log(`no migration files in ${directory}`);
+      result = await migrate(conn.db, files, {
+        database: conn.label,
+        directory,
+        dryRun: opts.dryRun,
+        lockTimeoutMs,
+        allowOutOfOrder: opts.allowOutOfOrder,
+        baseline: opts.baseline,
+        signal: ctx.signal,
+      }, onEvent);
+    } catch (e) {
+      const partial = (e as { partial?: MigrateResult }).partial;
+      // The partial result (what was applied before the failure) joins the error document.
+      if (opts.json && partial && e instanceof EveError) out.printJson({ ...partial, error: errorJson(e) });
+      throw e;
+    } finally {
+      await conn.close();
+    }
+    if (opts.json) return void out.printJson(result);
+    if (result.dryRun) return void out.print(renderPlan(result));
+    out.print(
+      result.applied.length
+        ? `applied ${result.applied.length} migration${result.applied.length > 1 ? "s" : ""} to ${result.database} in ${formatDuration(result.durationMs)}`
+        : `no pending migrations (${result.alreadyApplied} applied) on ${result.database}`,
+    );
+  },
+});
+
+function renderItem(out: Parameters<typeof paint>[0], item: MigrateResult["applied"][number]): string {
+  const mark = item.kind === "applied" ? paint(out, "green", "✓") : item.kind === "baselined" ? paint(out, "cyan", "≈") : paint(out, "dim", "○");
+  const extra =
+    item.kind === "marked"
+      ? " (marked applied, not run)"
+      : item.kind === "baselined"
+        ? ` (baselined: skipped ${item.skipped?.length} statement${item.skipped?.length === 1 ? "" : "s"} whose objects exist: ${item.skipped?.map((s) => `line ${s.line} ${s.sqlstate}`).join(", ")})`
+        : item.transaction
+          ? ""
+          : " (outside a transaction)";
+  return `  ${mark} ${item.name}  ${formatDuration(item.durationMs)}${extra}`;
+}
+
+function renderPlan(r: MigrateResult): string {
+  const lines = [`dry run on ${r.database} (${r.directory}): ${r.planned.length} pending, ${r.alreadyApplied} applied; nothing written`];
+  for (const p of r.planned) {
+    const what = p.action === "mark" ? "mark applied (not run)" : p.action === "baseline" ? "apply, adopting existing objects (baseline)" : "apply";
+    lines.push(`  ${p.name}  ${what}${p.transaction ? "" : `, outside a transaction: ${p.reason}`}`);
+  }
+  for (const e of r.extensions) lines.push(`  would create extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
+  return lines.join("\n");
+}

@@ -1,0 +1,125 @@
+import { resolve } from "node:path";
+import { resolveMigrationsDir, urlOption, waitOptions } from "../../../core/config.ts";
+import { openDirect } from "../../../core/db/open.ts";
+import { CheckError } from "../../../core/errors.ts";
+import { renderTable } from "../../../core/io.ts";
+import { defineCommand } from "../../../core/plugin.ts";
+import { readMigrationDir } from "../files.ts";
+import { plan } from "../plan.ts";
+import { history } from "../runner.ts";
+import type { MigrationStatus, MigrationsResult } from "../schema.ts";
+
+interface Opts {
+  url?: string;
+  path?: string;
+  check?: boolean;
+  wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+}
+
+export default defineCommand<Opts>({
+  path: ["db", "migrations"],
+  summary: "list applied, pending, missing and drifted migrations",
+  description:
+    "Compares schema_migrations with the migrations directory. With --check, exits 5 when anything is\n" +
+    "pending or drifted (for CI).",
+  options: [
+    urlOption,
+    { flags: "--path <dir>", description: "migrations directory (default: $MIGRATIONS_DIR or db/migrations)" },
+    { flags: "--check", description: "exit 5 when a migration is pending or drifted" },
+    ...waitOptions,
+  ],
+  examples: ["eve db migrations --url postgres://…", "eve db migrations --check --json"],
+  async run(ctx, opts) {
+    const directory = resolveMigrationsDir(opts.path, ctx.env);
+    const absDir = resolve(ctx.cwd, directory);
+    // Without --path/MIGRATIONS_DIR and no db/migrations, list the history alone.
+    const explicit = opts.path !== undefined || !!ctx.env.MIGRATIONS_DIR;
+    const files = explicit || (await exists(absDir)) ? await readMigrationDir(absDir) : null;
+    const conn = await openDirect(ctx, opts, { applicationName: "eve migrations" });
+    let result: MigrationsResult;
+    try {
+      const h = await history(conn.db);
+      result = build(conn.label, files ? directory : null, `${h.schema}.schema_migrations`, files ?? [], h.rows, !!files);
+    } finally {
+      await conn.close();
+    }
+    if (opts.json) ctx.out.printJson(result);
+    else ctx.out.print(render(result));
+    if (opts.check && (result.summary.pending || result.summary.drifted)) {
+      throw new CheckError("E_CHECK", `${result.summary.pending} pending and ${result.summary.drifted} drifted migration(s)`, {
+        hint: "run eve db migrate, or restore drifted files",
+      });
+    }
+  },
+});
+
+async function exists(dir: string): Promise<boolean> {
+  const { stat } = await import("node:fs/promises");
+  return stat(dir).then((s) => s.isDirectory(), () => false);
+}
+
+function build(
+  database: string,
+  directory: string | null,
+  table: string,
+  files: Awaited<ReturnType<typeof readMigrationDir>>,
+  rows: Awaited<ReturnType<typeof history>>["rows"],
+  haveFiles: boolean,
+): MigrationsResult {
+  const p = plan(files, rows);
+  const drifted = new Map(p.drifted.map((d) => [d.name, d]));
+  const eol = new Set(p.lineEndingOnly.map((d) => d.name));
+  const list: MigrationStatus[] = [];
+  for (const { file, row } of p.applied) {
+    const kind = (row.kind ?? "applied") as "applied" | "baselined" | "marked";
+    list.push({
+      name: file.name,
+      version: file.version,
+      status: drifted.has(file.name) ? "drifted" : eol.has(file.name) ? "line-endings" : kind,
+      appliedAt: row.applied_at.toISOString(),
+      checksum: row.checksum,
+      fileChecksum: file.checksum,
+      durationMs: row.duration_ms,
+    });
+  }
+  for (const f of p.pending) {
+    list.push({ name: f.name, version: f.version, status: "pending", appliedAt: null, checksum: null, fileChecksum: f.checksum, durationMs: null });
+  }
+  for (const r of p.missing) {
+    list.push({
+      name: r.name,
+      version: /^(\d{14})/.exec(r.name)?.[1] ?? r.name,
+      status: haveFiles ? "missing" : ((r.kind ?? "applied") as "applied"),
+      appliedAt: r.applied_at.toISOString(),
+      checksum: r.checksum,
+      fileChecksum: null,
+      durationMs: r.duration_ms,
+    });
+  }
+  list.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  const count = (...s: string[]) => list.filter((m) => s.includes(m.status)).length;
+  return {
+    database,
+    directory,
+    table,
+    migrations: list,
+    summary: {
+      applied: count("applied", "baselined", "marked", "drifted", "line-endings"),
+      pending: count("pending"),
+      missing: haveFiles ? count("missing") : 0,
+      drifted: count("drifted"),
+    },
+  };
+}
+
+function render(r: MigrationsResult): string {
+  if (!r.migrations.length) return `no migrations applied on ${r.database}${r.directory ? ` and none in ${r.directory}` : ""}`;
+  const rows = r.migrations.map((m) => [m.name, m.status, m.appliedAt ? m.appliedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-"]);
+  const s = r.summary;
+  return (
+    renderTable(["MIGRATION", "STATUS", "APPLIED AT (UTC)"], rows) +
+    `\n\n${s.applied} applied, ${s.pending} pending, ${s.missing} missing, ${s.drifted} drifted on ${r.database}`
+  );
+}

@@ -1,0 +1,78 @@
+/**
+ * Result shapes of the migrate plugin: one zod schema per result, shared by
+ * the engine (types), the renderers, `--json` and the HTTP API.
+ */
+import { z } from "zod";
+
+export const SkippedStatement = z.object({
+  line: z.number(),
+  sqlstate: z.string(),
+  statement: z.string(),
+  message: z.string(),
+});
+export type SkippedStatement = z.infer<typeof SkippedStatement>;
+
+export const AppliedItem = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** applied: ran; baselined: ran with duplicate-object statements skipped; marked: recorded without running. */
+  kind: z.enum(["applied", "baselined", "marked"]),
+  /** Ran inside one transaction together with its history row. */
+  transaction: z.boolean(),
+  durationMs: z.number(),
+  skipped: z.array(SkippedStatement).optional(),
+});
+export type AppliedItem = z.infer<typeof AppliedItem>;
+
+export const PlannedItem = z.object({
+  name: z.string(),
+  version: z.string(),
+  action: z.enum(["apply", "baseline", "mark"]),
+  transaction: z.boolean(),
+  /** Why it runs outside a transaction. */
+  reason: z.string().optional(),
+});
+export type PlannedItem = z.infer<typeof PlannedItem>;
+
+export const MigrateResult = z.object({
+  database: z.string(),
+  directory: z.string(),
+  table: z.string(),
+  dryRun: z.boolean(),
+  /** What this run applied, in order (empty for a dry run). */
+  applied: z.array(AppliedItem),
+  /** Pending work found by the plan (the whole plan for a dry run). */
+  planned: z.array(PlannedItem),
+  extensions: z.array(z.object({ name: z.string(), neededBy: z.array(z.string()) })),
+  notices: z.array(z.string()),
+  /** Applied migrations whose file is gone. */
+  missing: z.array(z.string()),
+  alreadyApplied: z.number(),
+  durationMs: z.number(),
+});
+export type MigrateResult = z.infer<typeof MigrateResult>;
+
+export const MigrationStatus = z.object({
+  name: z.string(),
+  version: z.string(),
+  status: z.enum(["applied", "baselined", "marked", "pending", "missing", "drifted", "line-endings"]),
+  appliedAt: z.string().nullable(),
+  checksum: z.string().nullable(),
+  fileChecksum: z.string().nullable(),
+  durationMs: z.number().nullable(),
+});
+export type MigrationStatus = z.infer<typeof MigrationStatus>;
+
+export const MigrationsResult = z.object({
+  database: z.string(),
+  directory: z.string().nullable(),
+  table: z.string(),
+  migrations: z.array(MigrationStatus),
+  summary: z.object({
+    applied: z.number(),
+    pending: z.number(),
+    missing: z.number(),
+    drifted: z.number(),
+  }),
+});
+export type MigrationsResult = z.infer<typeof MigrationsResult>;
