@@ -21,8 +21,8 @@ import {
   splitStatements,
   type Statement,
 } from "../../core/sql/index.ts";
-import type { MigrationFile } from "./files.ts";
-import { plan, type HistoryRow, type Plan } from "./plan.ts";
+import type { MigrationFile } from "../../core/migrations/files.ts";
+import { plan, type HistoryRow, type Plan } from "../../core/migrations/plan.ts";
 import type { AppliedItem, MigrateResult, PlannedItem, SkippedStatement } from "./schema.ts";
 
 export interface MigrateOptions {

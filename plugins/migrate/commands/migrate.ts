@@ -4,7 +4,7 @@ import { openDirect } from "../../../core/db/open.ts";
 import { errorJson, EveError } from "../../../core/errors.ts";
 import { formatDuration, paint } from "../../../core/io.ts";
 import { defineCommand } from "../../../core/plugin.ts";
-import { readMigrationDir } from "../files.ts";
+import { readMigrationDir } from "../../../core/migrations/files.ts";
 import { migrate, type MigrateEvent } from "../runner.ts";
 import type { MigrateResult } from "../schema.ts";
 

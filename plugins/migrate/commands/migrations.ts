@@ -4,8 +4,8 @@ import { openDirect } from "../../../core/db/open.ts";
 import { CheckError } from "../../../core/errors.ts";
 import { renderTable } from "../../../core/io.ts";
 import { defineCommand } from "../../../core/plugin.ts";
-import { readMigrationDir } from "../files.ts";
-import { plan } from "../plan.ts";
+import { readMigrationDir } from "../../../core/migrations/files.ts";
+import { plan } from "../../../core/migrations/plan.ts";
 import { history } from "../runner.ts";
 import type { MigrationStatus, MigrationsResult } from "../schema.ts";
 

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { defineCommand } from "../../../core/plugin.ts";
-import { createMigrationFile } from "../files.ts";
+import { createMigrationFile } from "../../../core/migrations/files.ts";
 
 export default defineCommand<{ path?: string; json?: boolean }>({
   path: ["db", "new"],

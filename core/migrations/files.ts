@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { UsageError } from "../../core/errors.ts";
+import { UsageError } from "../errors.ts";
 
 export const FILE_PATTERN = /^(\d{14})_([a-z0-9_]+)\.sql$/;
 const DIRECTIVE_NO_TX = /^\s*--\s*eve:no-transaction\b/;
