@@ -59,7 +59,8 @@ export class SqlError extends EveError {
 }
 
 export function isPostgresError(e: unknown): e is PostgresError {
-  return !!e && typeof e === "object" && (e as { name?: string }).name === "PostgresError";
+  // instanceof, not the class name: minified builds rename classes.
+  return e instanceof postgres.PostgresError;
 }
 
 const connectionCodes = new Set([
