@@ -158,7 +158,7 @@ export function nonTransactionalReason(stmt: Statement, serverVersionNum = 15000
  * Lower-case names of every function called in the statements, including
  * calls inside function bodies and DO blocks (found with the real SQL scanner).
  */
-export function functionCalls(stmts: Statement[]): Set<string> {
+export function functionCalls(stmts: Statement[], only?: ReadonlySet<string>): Set<string> {
   const names = new Set<string>();
   const bodies: string[] = [];
   const walk = (v: unknown): void => {
@@ -183,8 +183,20 @@ export function functionCalls(stmts: Statement[]): Set<string> {
     for (const k in o) walk(o[k]);
   };
   for (const s of stmts) walk(s.node);
-  for (const body of bodies) for (const n of scanCalls(body)) names.add(n);
+  // Scanning a body costs far more than parsing; when the caller only cares about
+  // some names, skip bodies that cannot contain any of them.
+  for (const body of bodies) {
+    if (only && !mentionsAny(body, only)) continue;
+    for (const n of scanCalls(body)) names.add(n);
+  }
   return names;
+}
+
+/** Case-insensitive substring pre-check, used only to skip work (never to decide). */
+export function mentionsAny(text: string, names: ReadonlySet<string>): boolean {
+  const lower = text.toLowerCase();
+  for (const n of names) if (lower.includes(n)) return true;
+  return false;
 }
 
 function collectStrings(v: unknown, out: string[]): void {

@@ -14,6 +14,7 @@ import {
   createdExtensions,
   ensureParser,
   functionCalls,
+  mentionsAny,
   lineAt,
   lineCol,
   nonTransactionalReason,
@@ -234,8 +235,10 @@ async function planPending(
   const created = new Set(prepared.flatMap((m) => [...createdExtensions(m.statements)]));
   const defined = new Set(prepared.flatMap((m) => m.statements.filter((s) => s.type === "CreateFunctionStmt").map((s) => lastName(s.node.funcname))));
   const wanted = new Map<string, string[]>();
+  const extFunctions = new Set([...UUID_OSSP, ...PGCRYPTO, "gen_random_uuid"]);
   for (const m of prepared) {
-    const calls = functionCalls(m.statements);
+    if (!mentionsAny(m.file.text, extFunctions)) continue; // cheap skip; the parse tree decides
+    const calls = functionCalls(m.statements, extFunctions);
     const need = (ext: string, fns: string[]) => {
       if (fns.some((fn) => calls.has(fn) && !defined.has(fn)) && !created.has(ext)) wanted.set(ext, [...(wanted.get(ext) ?? []), m.file.name]);
     };
