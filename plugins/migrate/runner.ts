@@ -139,8 +139,11 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
       const t0 = performance.now();
       let item: AppliedItem;
       try {
-        item = baselining ? await applyBaseline(db, table, m) : await apply(db, table, m);
+        item = baselining ? await applyBaseline(db, table, m, opts.signal) : await apply(db, table, m, opts.signal);
       } catch (e) {
+        if (opts.signal?.aborted) {
+          throw withPartial(new InterruptedError(`interrupted: ${m.file.name} was cancelled${m.noTxReason && !m.wrapped ? "" : " and rolled back"}; earlier migrations of this run are committed`), result);
+        }
         throw withPartial(describeFailure(e, m), result);
       }
       item.durationMs = Math.round(performance.now() - t0);
@@ -280,14 +283,15 @@ function historyInsert(table: string, f: MigrationFile, kind: string, details: s
 }
 
 /** Normal apply: one transaction (or statement by statement when it cannot be). */
-async function apply(db: Db, table: string, m: Prepared): Promise<AppliedItem> {
+async function apply(db: Db, table: string, m: Prepared, signal?: AbortSignal): Promise<AppliedItem> {
+  const run = (text: string) => exec(db, text, signal);
   const base = { name: m.file.name, version: m.file.version, durationMs: 0 };
   if (m.wrapped) {
     // The file's own BEGIN … COMMIT: put the history row before its COMMIT.
     const commit = m.statements[m.statements.length - 1]!;
     const text = m.file.text.slice(0, commit.start) + ";\n" + historyInsert(table, m.file, "applied", "null") + ";\n" + m.file.text.slice(commit.start);
     try {
-      await db.unsafe(text);
+      await run(text);
     } catch (e) {
       await db.unsafe("ROLLBACK").catch(() => {});
       throw e;
@@ -296,12 +300,12 @@ async function apply(db: Db, table: string, m: Prepared): Promise<AppliedItem> {
   }
   if (!m.noTxReason) {
     // A multi-statement simple query is one implicit transaction: file + history row, one round trip.
-    await db.unsafe(m.file.text + "\n;\n" + historyInsert(table, m.file, "applied", "null"));
+    await run(m.file.text + "\n;\n" + historyInsert(table, m.file, "applied", "null"));
     return { ...base, kind: "applied", transaction: true };
   }
   for (const [i, s] of m.statements.entries()) {
     try {
-      await db.unsafe(s.text);
+      await run(s.text);
     } catch (e) {
       await db.unsafe("ROLLBACK").catch(() => {});
       throw new StatementFailure(e, s, i, m.statements.length);
@@ -312,7 +316,8 @@ async function apply(db: Db, table: string, m: Prepared): Promise<AppliedItem> {
 }
 
 /** Baseline apply: statement by statement, skipping exactly the duplicate-object failures. */
-async function applyBaseline(db: Db, table: string, m: Prepared): Promise<AppliedItem> {
+async function applyBaseline(db: Db, table: string, m: Prepared, signal?: AbortSignal): Promise<AppliedItem> {
+  const run = (text: string) => exec(db, text, signal);
   const skipped: SkippedStatement[] = [];
   const statements = m.wrapped ? m.statements.slice(1, -1) : m.statements;
   const record = (kind: string) =>
@@ -326,7 +331,7 @@ async function applyBaseline(db: Db, table: string, m: Prepared): Promise<Applie
   if (m.noTxReason) {
     for (const [i, s] of statements.entries()) {
       try {
-        await db.unsafe(s.text);
+        await run(s.text);
       } catch (e) {
         if (skip(e, s)) continue;
         await db.unsafe("ROLLBACK").catch(() => {});
@@ -342,7 +347,7 @@ async function applyBaseline(db: Db, table: string, m: Prepared): Promise<Applie
     for (const [i, s] of statements.entries()) {
       await db.unsafe("SAVEPOINT eve_baseline");
       try {
-        await db.unsafe(s.text);
+        await run(s.text);
         await db.unsafe("RELEASE SAVEPOINT eve_baseline");
       } catch (e) {
         if (!skip(e, s)) throw new StatementFailure(e, s, i, statements.length);
@@ -356,6 +361,20 @@ async function applyBaseline(db: Db, table: string, m: Prepared): Promise<Applie
   } catch (e) {
     await db.unsafe("ROLLBACK").catch(() => {});
     throw e;
+  }
+}
+
+/** Run SQL text; an abort (Ctrl-C) cancels it on the server. */
+async function exec(db: Db, text: string, signal?: AbortSignal): Promise<unknown> {
+  const q = db.unsafe(text);
+  if (!signal) return await q;
+  const onAbort = () => q.cancel();
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await q;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }
 

@@ -230,4 +230,28 @@ describe("concurrency and crashes", () => {
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toContain("20260101000002_slow.sql");
   });
+
+  test("Ctrl-C cancels the running migration on the server and rolls it back (exit 130)", async () => {
+    const url = await freshDatabase("e2e");
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_slow.sql": "create table slow (id int);\nselect pg_sleep(30);\n",
+    });
+    const child = runEve(["db", "migrate", "--url", url, "--path", dir]);
+    const deadline = Date.now() + 20_000;
+    let running = false;
+    while (Date.now() < deadline && !running) {
+      await new Promise((r) => setTimeout(r, 100));
+      const rows = await withSql(url, (sql) => sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and state = 'active'`);
+      running = rows.length > 0;
+    }
+    expect(running).toBe(true);
+    const t0 = Date.now();
+    child.kill("SIGINT");
+    const r = await child;
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("interrupted: 20260101000001_slow.sql was cancelled and rolled back");
+    const slow = await withSql(url, (sql) => sql`select to_regclass('slow') is not null as e`);
+    expect(slow[0]!.e).toBe(false);
+  });
 });
