@@ -3,6 +3,7 @@
  * definition of what ships: no discovery, no registration by side effect.
  */
 import type { Plugin } from "../core/plugin.ts";
+import { inspectPlugin } from "../plugins/inspect/index.ts";
 import { migratePlugin } from "../plugins/migrate/index.ts";
 
-export const plugins: Plugin[] = [migratePlugin];
+export const plugins: Plugin[] = [migratePlugin, inspectPlugin];

@@ -1,0 +1,301 @@
+/**
+ * The `eve db schema` engine: one catalog query (schema-sql.ts), then the raw
+ * catalog codes are decoded into the SchemaResult shape. Takes a Db, returns
+ * data; never prints.
+ */
+import { mapDbError, SqlError, type Db } from "../../core/db/index.ts";
+import { EveError, ExitCode } from "../../core/errors.ts";
+import type {
+  Column,
+  Constraint,
+  Enum,
+  ForeignKey,
+  Index,
+  MaterializedView,
+  Routine,
+  SchemaEntry,
+  SchemaResult,
+  Sequence,
+  Table,
+  Trigger,
+  View,
+} from "./schema.ts";
+import { SCHEMA_SQL } from "./schema-sql.ts";
+
+export interface SchemaOptions {
+  /** Only these schemas (exact names). */
+  schemas?: string[];
+  /** Only these relations: "name" (any schema) or "schema.name". */
+  tables?: string[];
+}
+
+interface RawColumn extends Omit<Column, "identity"> {
+  identity: string;
+}
+interface RawConstraint {
+  name: string;
+  type: string;
+  columns: string[];
+  definition: string;
+  deferrable: boolean;
+  initiallyDeferred: boolean;
+  validated: boolean;
+  refSchema: string | null;
+  refTable: string | null;
+  refColumns: string[] | null;
+  onUpdate: string;
+  onDelete: string;
+  match: string;
+}
+interface RawTrigger {
+  name: string;
+  type: number;
+  enabled: string;
+  function: string;
+  definition: string;
+}
+interface RawRelation {
+  schema: string;
+  name: string;
+  kind: string;
+  owner: string;
+  comment: string | null;
+  reltuples: number;
+  relpages: number;
+  rlsEnabled: boolean;
+  rlsForced: boolean;
+  options: string[] | null;
+  populated: boolean;
+  partitionKey: string | null;
+  parentSchema: string | null;
+  parentName: string | null;
+  partitionBound: string | null;
+  definition: string | null;
+  columns: RawColumn[];
+  constraints: RawConstraint[];
+  indexes: Index[];
+  triggers: RawTrigger[];
+  partitions: Table["partitions"];
+}
+type RawSequence = Omit<Sequence, "ownedBy" | "identity"> & {
+  ownerSchema: string | null;
+  ownerTable: string | null;
+  ownerColumn: string | null;
+  identity: boolean | null;
+};
+type RawRoutine = Omit<Routine, "kind" | "signature" | "volatility" | "config"> & {
+  kind: string;
+  identityArguments: string;
+  volatility: string;
+  config: string[] | null;
+};
+interface RawRow {
+  database: string;
+  server_version: string;
+  version_num: number;
+  schemas: Array<{ name: string; owner: string; comment: string | null }>;
+  relations: RawRelation[];
+  enums: Enum[];
+  sequences: RawSequence[];
+  functions: RawRoutine[];
+  extensions: SchemaResult["extensions"];
+}
+
+/**
+ * Read the schema of the connected database.
+ * @example const result = await inspectSchema(db, { schemas: ["app"] });
+ */
+export async function inspectSchema(db: Db, opts: SchemaOptions = {}): Promise<SchemaResult> {
+  const schemas = opts.schemas?.length ? [...new Set(opts.schemas)] : null;
+  const tables = opts.tables?.length ? [...new Set(opts.tables)] : null;
+  let raw: RawRow;
+  try {
+    const rows = await db.unsafe(SCHEMA_SQL, [schemas ? JSON.stringify(schemas) : null, tables ? JSON.stringify(tables) : null]);
+    raw = rows[0] as unknown as RawRow;
+  } catch (e) {
+    const err = mapDbError(e);
+    // A catalog column this query needs is missing: the server predates PostgreSQL 12.
+    if (err instanceof SqlError && err.sqlstate === "42703") {
+      throw new EveError("E_UNSUPPORTED", `eve db schema needs PostgreSQL 12 or newer (${err.message})`, ExitCode.failed, {
+        hint: "upgrade the server, or use pg_dump --schema-only",
+        cause: e,
+      });
+    }
+    throw err;
+  }
+  const result = build(raw, schemas, tables);
+  checkFilters(raw, schemas, tables);
+  return result;
+}
+
+/** A filter that names nothing is almost always a typo: say so instead of printing an empty tree. */
+function checkFilters(raw: RawRow, schemas: string[] | null, tables: string[] | null): void {
+  if (schemas) {
+    const found = new Set(raw.schemas.map((s) => s.name));
+    const missing = schemas.filter((s) => !found.has(s));
+    if (missing.length) {
+      throw new EveError("E_NOT_FOUND", `schema${missing.length > 1 ? "s" : ""} not found: ${missing.join(", ")}`, ExitCode.error, {
+        hint: "check the --schema names (case-sensitive); system schemas are never shown",
+      });
+    }
+  }
+  if (tables) {
+    const names = [...raw.relations.map((r) => [r.name, `${r.schema}.${r.name}`]), ...raw.sequences.map((s) => [s.name, `${s.schema}.${s.name}`])].flat();
+    const found = new Set(names);
+    const missing = tables.filter((t) => !found.has(t));
+    if (missing.length) {
+      throw new EveError("E_NOT_FOUND", `no table, view or sequence named ${missing.join(", ")}${schemas ? ` in ${schemas.join(", ")}` : ""}`, ExitCode.error, {
+        hint: "use --table NAME or --table SCHEMA.NAME (case-sensitive)",
+      });
+    }
+  }
+}
+
+function build(raw: RawRow, schemas: string[] | null, tables: string[] | null): SchemaResult {
+  const entries = new Map<string, SchemaEntry>();
+  for (const s of raw.schemas) {
+    entries.set(s.name, { ...s, tables: [], views: [], materializedViews: [], enums: [], sequences: [], functions: [] });
+  }
+  const entry = (name: string) => entries.get(name)!;
+  for (const r of raw.relations) {
+    if (r.kind === "v") entry(r.schema).views.push(toView(r));
+    else if (r.kind === "m") entry(r.schema).materializedViews.push(toMatview(r, raw.version_num));
+    else entry(r.schema).tables.push(toTable(r, raw.version_num));
+  }
+  for (const e of raw.enums) entry(e.schema).enums.push(e);
+  for (const s of raw.sequences) entry(s.schema).sequences.push(toSequence(s));
+  for (const f of raw.functions) entry(f.schema).functions.push(toRoutine(f));
+  let list = [...entries.values()];
+  // With --table, schemas holding none of the named objects are noise.
+  if (tables) list = list.filter((s) => s.tables.length || s.views.length || s.materializedViews.length || s.sequences.length);
+  return {
+    database: raw.database,
+    serverVersion: raw.server_version.split(" ")[0]!,
+    filter: { schemas, tables },
+    schemas: list,
+    extensions: raw.extensions,
+  };
+}
+
+/** reltuples is -1 when never analyzed (PG 14+); before 14, 0 rows on 0 pages meant the same. */
+function rowEstimate(r: RawRelation, versionNum: number): number | null {
+  if (r.reltuples < 0) return null;
+  if (versionNum < 140000 && r.reltuples === 0 && r.relpages === 0) return null;
+  return Math.round(r.reltuples);
+}
+
+function toColumn(c: RawColumn): Column {
+  return { ...c, identity: c.identity === "a" ? "always" : c.identity === "d" ? "by default" : null };
+}
+
+const constraintTypes: Record<string, Constraint["type"]> = { p: "primary key", u: "unique", c: "check", x: "exclusion" };
+const fkActions: Record<string, ForeignKey["onDelete"]> = {
+  a: "no action",
+  r: "restrict",
+  c: "cascade",
+  n: "set null",
+  d: "set default",
+};
+const matchTypes: Record<string, ForeignKey["match"]> = { s: "simple", f: "full", p: "partial" };
+
+function toTable(r: RawRelation, v: number): Table {
+  const constraints: Constraint[] = [];
+  const foreignKeys: ForeignKey[] = [];
+  for (const c of r.constraints) {
+    const common = { name: c.name, columns: c.columns, definition: c.definition, deferrable: c.deferrable, initiallyDeferred: c.initiallyDeferred, validated: c.validated };
+    if (c.type === "f") {
+      foreignKeys.push({
+        ...common,
+        references: { schema: c.refSchema!, table: c.refTable!, columns: c.refColumns ?? [] },
+        onUpdate: fkActions[c.onUpdate] ?? "no action",
+        onDelete: fkActions[c.onDelete] ?? "no action",
+        match: matchTypes[c.match] ?? "simple",
+      });
+    } else {
+      constraints.push({ ...common, type: constraintTypes[c.type]! });
+    }
+  }
+  return {
+    schema: r.schema,
+    name: r.name,
+    kind: r.kind === "p" ? "partitioned" : r.kind === "f" ? "foreign" : "table",
+    owner: r.owner,
+    comment: r.comment,
+    rowEstimate: rowEstimate(r, v),
+    rls: { enabled: r.rlsEnabled, forced: r.rlsForced },
+    partitionKey: r.partitionKey,
+    partitions: r.partitions,
+    partitionOf: r.parentName ? { schema: r.parentSchema!, name: r.parentName, bound: r.partitionBound ?? "" } : null,
+    columns: r.columns.map(toColumn),
+    constraints,
+    foreignKeys,
+    indexes: r.indexes,
+    triggers: r.triggers.map(toTrigger),
+  };
+}
+
+function toView(r: RawRelation): View {
+  return {
+    schema: r.schema,
+    name: r.name,
+    owner: r.owner,
+    comment: r.comment,
+    options: r.options ?? [],
+    definition: (r.definition ?? "").trim(),
+    columns: r.columns.map(toColumn),
+    triggers: r.triggers.map(toTrigger),
+  };
+}
+
+function toMatview(r: RawRelation, v: number): MaterializedView {
+  return {
+    schema: r.schema,
+    name: r.name,
+    owner: r.owner,
+    comment: r.comment,
+    populated: r.populated,
+    rowEstimate: rowEstimate(r, v),
+    definition: (r.definition ?? "").trim(),
+    columns: r.columns.map(toColumn),
+    indexes: r.indexes,
+  };
+}
+
+/** Decode pg_trigger.tgtype bits (see pg_trigger.h). */
+export function decodeTriggerType(t: number): Pick<Trigger, "timing" | "events" | "level"> {
+  const events: Trigger["events"] = [];
+  if (t & 4) events.push("insert");
+  if (t & 16) events.push("update");
+  if (t & 8) events.push("delete");
+  if (t & 32) events.push("truncate");
+  return { timing: t & 2 ? "before" : t & 64 ? "instead of" : "after", events, level: t & 1 ? "row" : "statement" };
+}
+
+const triggerEnabled: Record<string, Trigger["enabled"]> = { O: "enabled", D: "disabled", R: "replica", A: "always" };
+
+function toTrigger(t: RawTrigger): Trigger {
+  return { name: t.name, ...decodeTriggerType(t.type), function: t.function, enabled: triggerEnabled[t.enabled] ?? "enabled", definition: t.definition };
+}
+
+function toSequence(s: RawSequence): Sequence {
+  const { ownerSchema, ownerTable, ownerColumn, identity, ...rest } = s;
+  return {
+    ...rest,
+    ownedBy: ownerTable && ownerColumn ? { schema: ownerSchema!, table: ownerTable, column: ownerColumn } : null,
+    identity: !!identity,
+  };
+}
+
+const routineKinds: Record<string, Routine["kind"]> = { f: "function", p: "procedure", a: "aggregate", w: "window" };
+const volatility: Record<string, Routine["volatility"]> = { i: "immutable", s: "stable", v: "volatile" };
+
+function toRoutine(f: RawRoutine): Routine {
+  const { identityArguments, ...rest } = f;
+  return {
+    ...rest,
+    kind: routineKinds[f.kind] ?? "function",
+    signature: `${f.name}(${identityArguments})`,
+    volatility: volatility[f.volatility] ?? "volatile",
+    config: f.config ?? [],
+  };
+}
