@@ -5,5 +5,6 @@
 import type { Plugin } from "../core/plugin.ts";
 import { inspectPlugin } from "../plugins/inspect/index.ts";
 import { migratePlugin } from "../plugins/migrate/index.ts";
+import { rlsPlugin } from "../plugins/rls/index.ts";
 
-export const plugins: Plugin[] = [migratePlugin, inspectPlugin];
+export const plugins: Plugin[] = [migratePlugin, inspectPlugin, rlsPlugin];

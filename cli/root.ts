@@ -86,7 +86,8 @@ export function buildProgram(
       for (const a of spec.args ?? []) cmd.argument(a.name, a.description);
       for (const o of spec.options ?? []) {
         const opt = new Option(o.flags, o.description);
-        if (o.default !== undefined) opt.default(o.default);
+        // Defaults go through the same parser as given values ("60s" → 60000), shown raw in help.
+        if (o.default !== undefined) opt.default(o.parse ? o.parse(String(o.default)) : o.default, String(o.default));
         if (o.choices) opt.choices(o.choices);
         if (o.parse) opt.argParser((v: string) => o.parse!(v));
         if (o.repeatable) opt.argParser((v: string, prev: unknown) => [...((prev as string[] | undefined) ?? []), v]);

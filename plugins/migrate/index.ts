@@ -1,11 +1,13 @@
-/** The migrate plugin: `eve db new`, `eve db migrate`, `eve db migrations`. */
+/** The migrate plugin: `eve db new`, `eve db migrate`, `eve db migrations`, `eve db wipe`, `eve db reset`. */
 import { definePlugin } from "../../core/plugin.ts";
 import migrate from "./commands/migrate.ts";
 import migrations from "./commands/migrations.ts";
 import newCommand from "./commands/new.ts";
+import reset from "./commands/reset.ts";
+import wipe from "./commands/wipe.ts";
 
 export const migratePlugin = definePlugin({
   name: "migrate",
   groups: { db: "operate a Postgres database (direct --url mode)" },
-  commands: [newCommand, migrate, migrations],
+  commands: [newCommand, migrate, migrations, wipe, reset],
 });

@@ -76,3 +76,47 @@ export const MigrationsResult = z.object({
   }),
 });
 export type MigrationsResult = z.infer<typeof MigrationsResult>;
+
+/** What a wipe or reset would delete (printed when --force is missing). */
+export const WipePreview = z.object({
+  refused: z.literal(true),
+  database: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  sizeBytes: z.number(),
+  /** Tables and partitioned tables in user schemas. */
+  tables: z.number(),
+  rowsEstimate: z.number(),
+  schemas: z.array(z.string()),
+  /** database: drop and recreate it; schemas: the role may not, so every schema would be dropped. */
+  plan: z.enum(["database", "schemas"]),
+  fallbackReason: z.string().nullable(),
+  /** reset only: migration files that would be applied afterwards. */
+  migrations: z.number().optional(),
+});
+export type WipePreview = z.infer<typeof WipePreview>;
+
+/** `eve db wipe --force` (the shape of core/db/recreate.ts WipeResult). */
+export const WipeResult = z.object({
+  database: z.string(),
+  name: z.string(),
+  mode: z.enum(["database", "schemas"]),
+  fallbackReason: z.string().nullable(),
+  terminatedSessions: z.number(),
+  before: z.object({ sizeBytes: z.number(), tables: z.number(), rowsEstimate: z.number(), schemas: z.array(z.string()) }),
+  recreated: z
+    .object({ owner: z.string(), encoding: z.string(), collate: z.string(), ctype: z.string(), localeProvider: z.string(), locale: z.string().nullable() })
+    .nullable(),
+  schemas: z.object({ dropped: z.array(z.string()), recreated: z.array(z.string()) }).nullable(),
+  warnings: z.array(z.string()),
+  durationMs: z.number(),
+});
+export type WipeResult = z.infer<typeof WipeResult>;
+
+/** `eve db reset --force`: the wipe, then the migrate run on the empty database. */
+export const ResetResult = z.object({
+  database: z.string(),
+  wipe: WipeResult,
+  migrate: MigrateResult,
+});
+export type ResetResult = z.infer<typeof ResetResult>;

@@ -54,9 +54,8 @@ export default defineCommand<Opts>({
   async run(ctx, opts) {
     const directory = resolveMigrationsDir(opts.path, ctx.env);
     const files = await readMigrationDir(resolve(ctx.cwd, directory));
-    const lockTimeoutMs = typeof opts.lockTimeout === "number" ? opts.lockTimeout : parseDuration(String(opts.lockTimeout));
-    const waitTimeout = typeof opts.waitTimeout === "number" ? opts.waitTimeout : parseDuration(String(opts.waitTimeout ?? "60s"));
-    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout }, {
+    const lockTimeoutMs = opts.lockTimeout;
+    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout: opts.waitTimeout }, {
       onNotice: (n) => ctx.out.log(`${n.severity ?? "NOTICE"}: ${n.message}`),
       applicationName: "eve migrate",
     });

@@ -1,0 +1,283 @@
+/**
+ * The wipe engine: empty a database, keeping what defines it. Reused by
+ * `eve db wipe`, `eve db reset` and later restore and the platform.
+ *
+ * Database mode (owner or superuser with CREATEDB, maintenance database
+ * reachable): from `postgres` (else `template1`), CREATE a new database from
+ * template0 with the same owner, encoding, collation/ctype, locale provider,
+ * tablespace, connection limit, settings, ACL and comment under a temporary
+ * name; only then terminate the other sessions, DROP the old one (WITH (FORCE)
+ * on PG13+) and rename the new one. A failure before the drop loses nothing.
+ *
+ * Schema mode (fallback when the role may not drop or recreate the database):
+ * in one transaction, DROP every user schema CASCADE and recreate `public` with
+ * its previous owner, ACL and comment (or the server's defaults), so the end
+ * state matches a fresh database and migrations can CREATE their schemas again.
+ */
+import { close, connect, mapDbError, quoteIdent, quoteLiteral, withDatabase, type Db } from "./index.ts";
+import { EveError, ExitCode } from "../errors.ts";
+import { facts, type DatabaseFacts, type Grant } from "./recreate-facts.ts";
+
+export { facts as describeDatabase, type DatabaseFacts } from "./recreate-facts.ts";
+
+export interface WipeResult {
+  /** user@host:port/db, safe to print. */
+  database: string;
+  name: string;
+  mode: "database" | "schemas";
+  /** Why schema mode was used (null in database mode). */
+  fallbackReason: string | null;
+  terminatedSessions: number;
+  before: { sizeBytes: number; tables: number; rowsEstimate: number; schemas: string[] };
+  /** Database mode: what the new database was created with. */
+  recreated: { owner: string; encoding: string; collate: string; ctype: string; localeProvider: string; locale: string | null } | null;
+  /** Schema mode: schemas dropped and recreated. */
+  schemas: { dropped: string[]; recreated: string[] } | null;
+  /** Settings or grants that could not be carried over. */
+  warnings: string[];
+  durationMs: number;
+}
+
+export type WipeEvent = { type: "fallback"; reason: string } | { type: "warning"; message: string };
+
+export interface WipeOptions {
+  /** For messages (redacted description of the target). */
+  label: string;
+  /** Skip database mode (tests, platforms that forbid DROP DATABASE). */
+  schemasOnly?: boolean;
+  report?: (e: WipeEvent) => void;
+}
+
+/** Wipe the database `url` points at. */
+export async function wipeDatabase(url: string, opts: WipeOptions): Promise<WipeResult> {
+  const started = performance.now();
+  const report = opts.report ?? (() => {});
+  const target = connect(url, { applicationName: "eve wipe" });
+  let f: DatabaseFacts;
+  try {
+    f = await facts(target);
+  } catch (e) {
+    await close(target, 0);
+    throw mapDbError(e, url);
+  }
+  const result: WipeResult = {
+    database: opts.label,
+    name: f.name,
+    mode: "database",
+    fallbackReason: null,
+    terminatedSessions: 0,
+    before: { sizeBytes: f.sizeBytes, tables: f.tables, rowsEstimate: f.rowsEstimate, schemas: f.schemas },
+    recreated: null,
+    schemas: null,
+    warnings: [],
+    durationMs: 0,
+  };
+  const warn = (message: string) => (result.warnings.push(message), report({ type: "warning", message }));
+  const fallback = async (reason: string) => {
+    result.mode = "schemas";
+    result.fallbackReason = reason;
+    report({ type: "fallback", reason });
+    try {
+      await wipeSchemas(target, f, result, warn);
+    } finally {
+      await close(target);
+    }
+    result.durationMs = Math.round(performance.now() - started);
+    return result;
+  };
+
+  const why = opts.schemasOnly ? "schema mode requested" : f.cannotRecreate;
+  if (why) return fallback(why);
+  let maint: Db | undefined;
+  let lastError = "";
+  for (const name of ["postgres", "template1"].filter((n) => n !== f.name)) {
+    const db = connect(withDatabase(url, name), { applicationName: "eve wipe" });
+    try {
+      await db`select 1`;
+      maint = db;
+      break;
+    } catch (e) {
+      lastError = mapDbError(e, url).message;
+      await close(db, 0);
+    }
+  }
+  if (!maint) return fallback(`cannot connect to the maintenance database (postgres, template1): ${lastError}`);
+  // DROP DATABASE … WITH (FORCE) needs the right to terminate every other session.
+  const [stuck] = await maint`
+    select count(*)::int as n from pg_stat_activity a left join pg_roles r on r.oid = a.usesysid
+    where a.datname = ${f.name} and a.pid <> pg_backend_pid() and a.usesysid is not null
+      and not (select rolsuper from pg_roles where rolname = current_user)
+      and (coalesce(r.rolsuper, false) or not (pg_has_role(current_user, a.usesysid, 'MEMBER') or pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')))`;
+  if (stuck!.n > 0) {
+    await close(maint);
+    return fallback(`${stuck!.n} other session${stuck!.n > 1 ? "s" : ""} belong${stuck!.n > 1 ? "" : "s"} to roles this role cannot terminate`);
+  }
+  await close(target);
+  try {
+    await recreate(maint, f, result, warn);
+    result.recreated = { owner: f.owner, encoding: f.encoding, collate: f.collate, ctype: f.ctype, localeProvider: f.localeProvider, locale: f.locale };
+  } finally {
+    await close(maint);
+  }
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}
+
+async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void): Promise<void> {
+  const temp = `eve_wipe_${Math.random().toString(36).slice(2, 10)}`;
+  const q = quoteIdent(temp);
+  try {
+    await maint.unsafe(createStatement(f, temp));
+  } catch (e) {
+    const err = mapDbError(e);
+    throw new EveError("E_WIPE", `cannot create the replacement database: ${err.message}`, ExitCode.failed, {
+      hint: `nothing was dropped; ${f.name} is unchanged`,
+      cause: e,
+    });
+  }
+  const dropTemp = () => maint.unsafe(`DROP DATABASE IF EXISTS ${q}`).catch(() => {});
+  try {
+    if (f.comment !== null) await maint.unsafe(`COMMENT ON DATABASE ${q} IS ${quoteLiteral(f.comment)}`);
+    for (const stmt of aclStatements("DATABASE", q, f.owner, f.acl)) await maint.unsafe(stmt);
+  } catch (e) {
+    await dropTemp();
+    throw new EveError("E_WIPE", `cannot copy the grants of ${f.name}: ${mapDbError(e).message}`, ExitCode.failed, {
+      hint: `nothing was dropped; ${f.name} is unchanged`,
+      cause: e,
+    });
+  }
+  for (const s of f.settings) {
+    const target = s.role ? `ROLE ${quoteIdent(s.role)} IN DATABASE ${q}` : `DATABASE ${q}`;
+    for (const stmt of s.config.map((c) => alterSet(target, c))) {
+      await maint.unsafe(stmt).catch((e) => warn(`setting not carried over (${stmt}): ${mapDbError(e).message}`));
+    }
+  }
+  const others = await maint`select pid from pg_stat_activity where datname = ${f.name} and pid <> pg_backend_pid()`;
+  for (const { pid } of others) {
+    const ok = await maint`select pg_terminate_backend(${pid}::int) as ok`.then((r) => !!r[0]?.ok, () => false);
+    if (ok) result.terminatedSessions++;
+  }
+  try {
+    if (f.versionNum >= 130000) {
+      await maint.unsafe(`DROP DATABASE ${quoteIdent(f.name)} WITH (FORCE)`);
+    } else {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await maint.unsafe(`DROP DATABASE ${quoteIdent(f.name)}`);
+          break;
+        } catch (e) {
+          if ((e as { code?: string }).code !== "55006" || attempt >= 10) throw e;
+          await maint`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${f.name} and pid <> pg_backend_pid()`.catch(() => {});
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+  } catch (e) {
+    await dropTemp();
+    throw new EveError("E_WIPE", `cannot drop ${f.name}: ${mapDbError(e).message}`, ExitCode.failed, {
+      hint: "other sessions may belong to roles you cannot terminate; nothing was dropped",
+      cause: e,
+    });
+  }
+  try {
+    await maint.unsafe(`ALTER DATABASE ${q} RENAME TO ${quoteIdent(f.name)}`);
+  } catch (e) {
+    throw new EveError("E_WIPE", `${f.name} was dropped but renaming its replacement failed: ${mapDbError(e).message}`, ExitCode.failed, {
+      hint: `the new empty database is ${temp}: ALTER DATABASE ${q} RENAME TO ${quoteIdent(f.name)}`,
+      cause: e,
+    });
+  }
+}
+
+function createStatement(f: DatabaseFacts, name: string): string {
+  const parts = [`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(f.owner)} TEMPLATE template0`];
+  parts.push(`ENCODING ${quoteLiteral(f.encoding)} LC_COLLATE ${quoteLiteral(f.collate)} LC_CTYPE ${quoteLiteral(f.ctype)}`);
+  if (f.versionNum >= 150000) parts.push(`LOCALE_PROVIDER ${f.localeProvider}`);
+  if (f.locale !== null && f.localeProvider === "icu") parts.push(`ICU_LOCALE ${quoteLiteral(f.locale)}`);
+  if (f.locale !== null && f.localeProvider === "builtin") parts.push(`BUILTIN_LOCALE ${quoteLiteral(f.locale)}`);
+  if (f.icuRules !== null) parts.push(`ICU_RULES ${quoteLiteral(f.icuRules)}`);
+  if (f.tablespace && f.tablespace !== "pg_default") parts.push(`TABLESPACE ${quoteIdent(f.tablespace)}`);
+  if (f.connectionLimit !== -1) parts.push(`CONNECTION LIMIT ${f.connectionLimit}`);
+  return parts.join(" ");
+}
+
+/** GUCs whose list value is stored quoted per element (pg_dump's variable_is_guc_list_quote). */
+const LIST_GUCS = new Set(["local_preload_libraries", "search_path", "session_preload_libraries", "shared_preload_libraries", "temp_tablespaces", "unix_socket_directories"]);
+
+/** `ALTER <target> SET name TO value` from a stored "name=value" entry. */
+export function alterSet(target: string, entry: string): string {
+  const eq = entry.indexOf("=");
+  const name = entry.slice(0, eq);
+  const value = entry.slice(eq + 1);
+  const values = LIST_GUCS.has(name.toLowerCase()) ? splitGucList(value).map(quoteLiteral).join(", ") || "''" : quoteLiteral(value);
+  return `ALTER ${target} SET ${quoteIdent(name)} TO ${values}`;
+}
+
+/** Split a stored list GUC value: elements separated by commas, optionally double-quoted. */
+export function splitGucList(value: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < value.length) {
+    while (value[i] === " ") i++;
+    let item = "";
+    if (value[i] === '"') {
+      for (i++; i < value.length; i++) {
+        if (value[i] === '"' && value[i + 1] === '"') (item += '"'), i++;
+        else if (value[i] === '"') break;
+        else item += value[i];
+      }
+      i++;
+    } else {
+      while (i < value.length && value[i] !== ",") item += value[i++];
+      item = item.trim();
+    }
+    while (i < value.length && value[i] !== ",") i++;
+    i++;
+    if (item !== "") out.push(item);
+  }
+  return out;
+}
+
+/** Statements that give an object exactly the recorded ACL (null = default: nothing to do). */
+export function aclStatements(kind: "DATABASE" | "SCHEMA", quotedName: string, owner: string, acl: Grant[] | null): string[] {
+  if (acl === null) return [];
+  const stmts = [`REVOKE ALL ON ${kind} ${quotedName} FROM PUBLIC`, `REVOKE ALL ON ${kind} ${quotedName} FROM ${quoteIdent(owner)}`];
+  for (const g of acl) {
+    const to = g.grantee === null ? "PUBLIC" : quoteIdent(g.grantee);
+    stmts.push(`GRANT ${g.privilege} ON ${kind} ${quotedName} TO ${to}${g.grantable ? " WITH GRANT OPTION" : ""}`);
+  }
+  return stmts;
+}
+
+/** Schema mode: drop every user schema and recreate `public`, in one transaction. */
+async function wipeSchemas(db: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void): Promise<void> {
+  const others = await db`
+    select pid from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid() and usesysid is not null`;
+  for (const { pid } of others) {
+    const ok = await db`select pg_terminate_backend(${pid}::int) as ok`.then((r) => !!r[0]?.ok, () => false);
+    if (ok) result.terminatedSessions++;
+  }
+  const pub = f.publicSchema;
+  const owner = pub?.owner ?? (f.versionNum >= 150000 ? "pg_database_owner" : f.owner);
+  try {
+    await db.begin(async (tx) => {
+      await tx`set local lock_timeout = '60s'`;
+      for (const s of f.schemas) await tx.unsafe(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
+      await tx.unsafe(`CREATE SCHEMA public AUTHORIZATION ${quoteIdent(owner)}`);
+      const acl = pub ? pub.acl : [{ grantee: null, privilege: "USAGE", grantable: false }, ...(f.versionNum < 150000 ? [{ grantee: null, privilege: "CREATE", grantable: false }] : [])];
+      const grants = pub ? aclStatements("SCHEMA", "public", owner, acl) : acl!.map((g) => `GRANT ${g.privilege} ON SCHEMA public TO PUBLIC`);
+      for (const stmt of grants) await tx.unsafe(stmt);
+      const comment = pub ? pub.comment : "standard public schema";
+      if (comment !== null) await tx.unsafe(`COMMENT ON SCHEMA public IS ${quoteLiteral(comment)}`);
+    });
+  } catch (e) {
+    const err = mapDbError(e);
+    throw new EveError("E_WIPE", `cannot wipe ${f.name} schema by schema: ${err.message}`, ExitCode.failed, {
+      hint: `${result.fallbackReason}; nothing was dropped. Connect as the database owner or a superuser`,
+      cause: e,
+    });
+  }
+  if (f.largeObjects > 0) warn(`${f.largeObjects} large object(s) are not in a schema and were kept`);
+  result.schemas = { dropped: f.schemas, recreated: ["public"] };
+}
