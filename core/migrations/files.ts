@@ -3,7 +3,7 @@
  * creating new files. Validation reports every problem at once.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 
@@ -151,4 +151,21 @@ export async function createMigrationFile(dir: string, description: string, now:
     throw e;
   }
   return resolve(path);
+}
+
+/**
+ * For commands that compare the history with files when they can (`migrations`, `status`):
+ * the directory from --path or MIGRATIONS_DIR must exist; the default db/migrations is
+ * used only if present. Returns null when there is nothing to compare with.
+ */
+export async function readOptionalMigrationDir(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<{ directory: string; files: MigrationFile[] } | null> {
+  const directory = flag ?? (env.MIGRATIONS_DIR || "db/migrations");
+  const abs = resolve(cwd, directory);
+  const explicit = flag !== undefined || !!env.MIGRATIONS_DIR;
+  if (!explicit && !(await stat(abs).then((s) => s.isDirectory(), () => false))) return null;
+  return { directory, files: await readMigrationDir(abs) };
 }

@@ -12,6 +12,17 @@ import { tempDir, writeFiles } from "../helpers/fs.ts";
 
 const password = (url: string) => decodeURIComponent(new URL(url).password);
 
+/** Wait (up to 20 s) until a `pg_sleep(30)` statement is running on the server. */
+async function sleepRunning(url: string): Promise<boolean> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const rows = await withSql(url, (sql) => sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and state = 'active'`);
+    if (rows.length > 0) return true;
+  }
+  return false;
+}
+
 describe("eve (global)", () => {
   test("--version prints version and commit", async () => {
     const r = await runEve(["--version"]);
@@ -200,15 +211,7 @@ describe("concurrency and crashes", () => {
         "create table slow (id int);\ninsert into slow values (1);\nselect pg_sleep(30) from pg_class where relname = 'sleep_marker';\n",
     });
     const child = runEve(["db", "migrate", "--url", url, "--path", dir]);
-    // Wait until the slow statement is running on the server.
-    const deadline = Date.now() + 20_000;
-    let running = false;
-    while (Date.now() < deadline && !running) {
-      await new Promise((r) => setTimeout(r, 100));
-      const rows = await withSql(url, (sql) => sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and state = 'active'`);
-      running = rows.length > 0;
-    }
-    expect(running).toBe(true);
+    expect(await sleepRunning(url)).toBe(true);
     child.kill("SIGKILL");
     const result = await child;
     expect(result.code).toBe(137);
@@ -237,14 +240,7 @@ describe("concurrency and crashes", () => {
       "20260101000001_slow.sql": "create table slow (id int);\nselect pg_sleep(30);\n",
     });
     const child = runEve(["db", "migrate", "--url", url, "--path", dir]);
-    const deadline = Date.now() + 20_000;
-    let running = false;
-    while (Date.now() < deadline && !running) {
-      await new Promise((r) => setTimeout(r, 100));
-      const rows = await withSql(url, (sql) => sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and state = 'active'`);
-      running = rows.length > 0;
-    }
-    expect(running).toBe(true);
+    expect(await sleepRunning(url)).toBe(true);
     const t0 = Date.now();
     child.kill("SIGINT");
     const r = await child;

@@ -1,8 +1,6 @@
-import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
-import { resolveMigrationsDir, urlOption, waitOptions } from "../../../core/config.ts";
+import { urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
-import { readMigrationDir } from "../../../core/migrations/files.ts";
+import { readOptionalMigrationDir } from "../../../core/migrations/files.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { renderStatus } from "../render-status.ts";
 import { inspectStatus } from "../status-query.ts";
@@ -43,17 +41,13 @@ export default defineCommand<Opts>({
   ],
   examples: ["eve db status --url postgres://…", "eve db status --path db/migrations --json"],
   async run(ctx, opts) {
-    const directory = resolveMigrationsDir(opts.path, ctx.env);
-    const absDir = resolve(ctx.cwd, directory);
-    const explicit = opts.path !== undefined || !!ctx.env.MIGRATIONS_DIR;
-    const compare = explicit || (await stat(absDir).then((s) => s.isDirectory(), () => false));
     // Read (and validate) the files before connecting: a bad name is a usage error.
-    const files = compare ? await readMigrationDir(absDir) : null;
+    const dir = await readOptionalMigrationDir(opts.path, ctx.env, ctx.cwd);
     const conn = await openDirect(ctx, opts, { applicationName: "eve status" });
     try {
       const result = await inspectStatus(conn.db, {
         target: conn.label,
-        migrations: files ? { directory, files } : undefined,
+        migrations: dir ?? undefined,
       });
       if (opts.json) ctx.out.printJson(result);
       else ctx.out.print(renderStatus(result, ctx.out));

@@ -1,10 +1,9 @@
-import { resolve } from "node:path";
-import { resolveMigrationsDir, urlOption, waitOptions } from "../../../core/config.ts";
+import { urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
 import { CheckError } from "../../../core/errors.ts";
 import { renderTable } from "../../../core/io.ts";
 import { defineCommand } from "../../../core/plugin.ts";
-import { readMigrationDir } from "../../../core/migrations/files.ts";
+import { readOptionalMigrationDir, type MigrationFile } from "../../../core/migrations/files.ts";
 import { plan } from "../../../core/migrations/plan.ts";
 import { history } from "../runner.ts";
 import type { MigrationStatus, MigrationsResult } from "../schema.ts";
@@ -32,16 +31,15 @@ export default defineCommand<Opts>({
   ],
   examples: ["eve db migrations --url postgres://…", "eve db migrations --check --json"],
   async run(ctx, opts) {
-    const directory = resolveMigrationsDir(opts.path, ctx.env);
-    const absDir = resolve(ctx.cwd, directory);
     // Without --path/MIGRATIONS_DIR and no db/migrations, list the history alone.
-    const explicit = opts.path !== undefined || !!ctx.env.MIGRATIONS_DIR;
-    const files = explicit || (await exists(absDir)) ? await readMigrationDir(absDir) : null;
+    const dir = await readOptionalMigrationDir(opts.path, ctx.env, ctx.cwd);
+    const files = dir?.files ?? null;
+    const directory = dir?.directory ?? null;
     const conn = await openDirect(ctx, opts, { applicationName: "eve migrations" });
     let result: MigrationsResult;
     try {
       const h = await history(conn.db);
-      result = build(conn.label, files ? directory : null, `${h.schema}.schema_migrations`, files ?? [], h.rows, !!files);
+      result = build(conn.label, directory, `${h.schema}.schema_migrations`, files ?? [], h.rows, !!files);
     } finally {
       await conn.close();
     }
@@ -55,16 +53,11 @@ export default defineCommand<Opts>({
   },
 });
 
-async function exists(dir: string): Promise<boolean> {
-  const { stat } = await import("node:fs/promises");
-  return stat(dir).then((s) => s.isDirectory(), () => false);
-}
-
 function build(
   database: string,
   directory: string | null,
   table: string,
-  files: Awaited<ReturnType<typeof readMigrationDir>>,
+  files: MigrationFile[],
   rows: Awaited<ReturnType<typeof history>>["rows"],
   haveFiles: boolean,
 ): MigrationsResult {
