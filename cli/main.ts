@@ -5,7 +5,7 @@
  */
 import { CommanderError } from "commander";
 import { redactText } from "../core/db/url.ts";
-import { errorJson, EveError, ExitCode, InterruptedError, isEveError } from "../core/errors.ts";
+import { errorJson, EveError, ExitCode, InterruptedError, isEveError, OutputClosedError } from "../core/errors.ts";
 import { createOutput, paint } from "../core/io.ts";
 import type { Context } from "../core/plugin.ts";
 import * as rt from "../core/runtime/index.ts";
@@ -35,6 +35,7 @@ async function main(): Promise<number> {
   };
   const offInt = rt.onSignal("SIGINT", onInt);
   const offTerm = rt.onSignal("SIGTERM", onInt);
+  const offClosed = rt.onStdoutClosed(() => abort.abort(new OutputClosedError()));
 
   const ctx: Context = {
     env,
@@ -44,6 +45,8 @@ async function main(): Promise<number> {
     signal: abort.signal,
     now: () => new Date(),
     version: versionLine(),
+    readStdin: rt.readStdin,
+    collectGarbage: rt.collectGarbage,
   };
   // Values that must never be printed: passwords in URLs given by flag or env.
   const secrets = collectSecrets(argv, env);
@@ -76,13 +79,15 @@ async function main(): Promise<number> {
       if (!mapped) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       err = mapped;
     }
-    if (abort.signal.aborted && !isEveError(err)) err = new InterruptedError();
+    if (abort.signal.aborted && !isEveError(err)) err = abort.signal.reason instanceof OutputClosedError ? abort.signal.reason : new InterruptedError();
+    if (err instanceof OutputClosedError) return ExitCode.ok;
     code = report(err, { debug, out, secrets });
     // --json promises one JSON document on stdout, failures included.
     if (json && !wroteStdout && isEveError(err)) out.printJson(JSON.parse(redactText(JSON.stringify({ error: errorJson(err) }), secrets)));
   } finally {
     offInt();
     offTerm();
+    offClosed();
   }
   return code;
 }
@@ -93,6 +98,7 @@ function report(err: unknown, o: { debug: boolean; out: ReturnType<typeof create
     ? err
     : new EveError("E_INTERNAL", err instanceof Error ? err.message : String(err), ExitCode.error, { cause: err });
   o.out.log(paint(o.out, "red", "error: ") + clean(e.message));
+  for (const line of e.context ?? []) o.out.log(clean(line));
   if (e.hint) o.out.log(paint(o.out, "dim", "hint: ") + clean(e.hint));
   if (o.debug) {
     const stack = (e.cause instanceof Error ? e.cause.stack : undefined) ?? e.stack;

@@ -6,5 +6,6 @@ import type { Plugin } from "../core/plugin.ts";
 import { inspectPlugin } from "../plugins/inspect/index.ts";
 import { migratePlugin } from "../plugins/migrate/index.ts";
 import { rlsPlugin } from "../plugins/rls/index.ts";
+import { snapshotPlugin } from "../plugins/snapshot/index.ts";
 
-export const plugins: Plugin[] = [migratePlugin, inspectPlugin, rlsPlugin];
+export const plugins: Plugin[] = [migratePlugin, inspectPlugin, rlsPlugin, snapshotPlugin];

@@ -21,7 +21,7 @@ export const exitCodeHelp: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.error, "unexpected or uncategorised error (including refusing a destructive action without --force)"],
   [ExitCode.usage, "usage error: unknown command or flag, missing or invalid argument, bad migration file names"],
   [ExitCode.connection, "cannot connect to or authenticate with the database (or the control plane)"],
-  [ExitCode.failed, "a migration, SQL statement, dump or restore failed"],
+  [ExitCode.failed, "a migration, SQL statement, dump or restore failed (or `db sql` refused a statement without --write)"],
   [ExitCode.check, "a check failed: drift, pending migrations (--check), RLS findings (--check), verification"],
   [ExitCode.lockTimeout, "timed out waiting for the migration lock (--lock-timeout)"],
   [ExitCode.interrupted, "interrupted (Ctrl-C); work in progress was rolled back or cancelled"],
@@ -34,12 +34,16 @@ export interface EveErrorOptions {
   cause?: unknown;
   /** Structured details for --json and the HTTP body. */
   details?: Record<string, unknown>;
+  /** Extra lines shown under the message in human output (a source excerpt, a detail). */
+  context?: string[];
 }
 
 export class EveError extends Error {
   override readonly name: string = "EveError";
   readonly hint?: string;
   readonly details?: Record<string, unknown>;
+  /** Extra lines shown under the message in human output. */
+  context?: string[];
   constructor(
     /** Stable machine-readable code, E_UPPER_SNAKE. */
     readonly code: string,
@@ -50,6 +54,7 @@ export class EveError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.hint = opts.hint;
     this.details = opts.details;
+    this.context = opts.context;
   }
 
   /** HTTP status used by the control plane for this error. */
@@ -97,6 +102,17 @@ export class InterruptedError extends EveError {
   override readonly name = "InterruptedError";
   constructor(message = "interrupted") {
     super("E_INTERRUPTED", message, ExitCode.interrupted);
+  }
+}
+
+/**
+ * The reader of stdout went away (EPIPE, e.g. `eve … | head`). Producers stop
+ * and the command ends quietly with exit 0, like other Unix tools.
+ */
+export class OutputClosedError extends EveError {
+  override readonly name = "OutputClosedError";
+  constructor() {
+    super("E_OUTPUT_CLOSED", "the output was closed by its reader", ExitCode.ok);
   }
 }
 

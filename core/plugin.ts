@@ -18,6 +18,10 @@ export interface Context {
   now(): Date;
   /** Version string of this build. */
   version: string;
+  /** All of standard input as text (`--file -`); absent where there is none. */
+  readStdin?(): Promise<string>;
+  /** Ask the runtime for a garbage collection (long streams, every few MB). */
+  collectGarbage?(): void;
 }
 
 export interface OptionSpec {

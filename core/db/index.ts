@@ -24,7 +24,17 @@ export interface ConnectOptions {
   connectTimeout?: number;
   /** Raw values: leave every column as the server's text (used by `sql`). */
   rawTypes?: boolean;
+  /** Start the session with default_transaction_read_only on (a startup parameter). */
+  readOnly?: boolean;
 }
+
+/**
+ * postgres.js always merges its default parsers; overriding their type OIDs
+ * with no parser leaves those columns as the server's text.
+ */
+const rawTextTypes = {
+  serverText: { to: 25, from: [16, 17, 21, 23, 26, 114, 700, 701, 1082, 1114, 1184, 3802], parse: undefined, serialize: undefined },
+};
 
 /** Create a lazy pool. Nothing is sent until the first query. */
 export function connect(url: string, opts: ConnectOptions = {}): Db {
@@ -36,8 +46,11 @@ export function connect(url: string, opts: ConnectOptions = {}): Db {
     idle_timeout: 0,
     fetch_types: false,
     prepare: true,
-    connection: { application_name: opts.applicationName ?? "eve" },
-    ...(opts.rawTypes ? { types: {} } : {}),
+    connection: {
+      application_name: opts.applicationName ?? "eve",
+      ...(opts.readOnly ? { default_transaction_read_only: true } : {}),
+    },
+    ...(opts.rawTypes ? { types: rawTextTypes as unknown as Record<string, postgres.PostgresType> } : {}),
   }) as unknown as Db;
 }
 

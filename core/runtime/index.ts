@@ -37,7 +37,7 @@ export async function exitAfterFlush(code: number): Promise<never> {
   const pending = (s: NodeJS.WriteStream) =>
     s.writableLength > 0 ? new Promise<void>((r) => s.once("drain", () => r())) : Promise.resolve();
   await Promise.race([
-    Promise.all([pending(process.stdout), pending(process.stderr)]),
+    Promise.all([stdoutClosed ? Promise.resolve() : pending(process.stdout), pending(process.stderr)]),
     new Promise((r) => setTimeout(r, 5000)),
   ]);
   process.exit(code);
@@ -50,9 +50,43 @@ export interface Stream {
   once?(event: "drain", cb: () => void): unknown;
 }
 
+let stdoutClosed = false;
+const stdoutClosedHandlers = new Set<() => void>();
+// A reader that goes away (`eve … | head`) surfaces as an 'error' event (EPIPE)
+// on stdout; unhandled, it would crash or hang the process. Any stdout error
+// means nothing more can be written: tell whoever listens and move on.
+process.stdout.on?.("error", () => {
+  if (stdoutClosed) return;
+  stdoutClosed = true;
+  for (const h of stdoutClosedHandlers) h();
+});
+
+/** Run `handler` once stdout can no longer be written (its reader closed it). */
+export function onStdoutClosed(handler: () => void): () => void {
+  stdoutClosedHandlers.add(handler);
+  return () => void stdoutClosedHandlers.delete(handler);
+}
+
 export const stdout: Stream = process.stdout as unknown as Stream;
 export const stderr: Stream = process.stderr as unknown as Stream;
 export const stdin: NodeJS.ReadableStream = process.stdin;
+
+/** Read standard input to its end as UTF-8 text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of process.stdin) chunks.push(typeof c === "string" ? new TextEncoder().encode(c) : (c as Uint8Array));
+  return new TextDecoder().decode(concatBytes(chunks));
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
 
 /** Register a handler for SIGINT/SIGTERM; returns a function that removes it. */
 export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void {
@@ -64,8 +98,26 @@ export function pid(): number {
   return process.pid;
 }
 
+/** Whether a process with this pid exists on this machine (signal 0 probe; EPERM means it exists). */
+export function processAlive(target: number): boolean {
+  try {
+    process.kill(target, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
 export function platform(): string {
   return `${process.platform}-${process.arch}`;
+}
+
+/**
+ * Ask for a full garbage collection (Bun; a no-op where the runtime has no
+ * such call). Streams of many MB call it every few MB to keep memory flat.
+ */
+export function collectGarbage(): void {
+  (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
 }
 
 /** Peak resident set size in bytes, where the runtime reports it. */

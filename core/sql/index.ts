@@ -3,15 +3,29 @@
  * WASM). Splits text into statements with positions, classifies them, and
  * finds function calls. Offsets returned here are JavaScript string indexes.
  */
-import { loadModule, parseSync, scanSync } from "libpg-query";
 import { EveError, ExitCode } from "../errors.ts";
 
+type PgQuery = typeof import("libpg-query");
+let lib: PgQuery | undefined;
 let loaded: Promise<void> | undefined;
 
-/** Load the WASM parser once (about 20 ms). Call before any other function here. */
+/**
+ * Load the WASM parser once (about 20 ms). Call before any other function here.
+ * Imported on first use: instantiating it reserves a 135 MB WASM heap, which
+ * commands that never parse SQL should not carry (it also makes the garbage
+ * collector lazier for the rest of the process).
+ */
 export function ensureParser(): Promise<void> {
-  loaded ??= loadModule();
+  loaded ??= import("libpg-query").then(async (m) => {
+    await m.loadModule();
+    lib = m;
+  });
   return loaded;
+}
+
+function parser(): PgQuery {
+  if (!lib) throw new Error("SQL parser not loaded: call ensureParser() first");
+  return lib;
 }
 
 /** One statement of a SQL text. */
@@ -72,7 +86,7 @@ export function lineAt(text: string, index: number): string {
 export function splitStatements(text: string): Statement[] {
   let result: { stmts?: Array<{ stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
   try {
-    result = parseSync(text) as typeof result;
+    result = parser().parseSync(text) as typeof result;
   } catch (e) {
     const details = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     const bytes = new TextEncoder().encode(text);
@@ -215,7 +229,7 @@ function collectStrings(v: unknown, out: string[]): void {
 function scanCalls(body: string): string[] {
   let tokens: Array<{ text: string; tokenName: string }>;
   try {
-    tokens = scanSync(body).tokens;
+    tokens = parser().scanSync(body).tokens;
   } catch {
     return [];
   }

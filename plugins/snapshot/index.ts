@@ -1,0 +1,22 @@
+/**
+ * The snapshot plugin: `eve db snapshot` (create, show, delete, verify,
+ * download), `eve db snapshots` (list, prune) and `eve db restore`.
+ */
+import { definePlugin } from "../../core/plugin.ts";
+import deleteCommand from "./commands/delete.ts";
+import download from "./commands/download.ts";
+import prune from "./commands/prune.ts";
+import restore from "./commands/restore.ts";
+import show from "./commands/show.ts";
+import snapshot from "./commands/snapshot.ts";
+import snapshots from "./commands/snapshots.ts";
+import verify from "./commands/verify.ts";
+
+export const snapshotPlugin = definePlugin({
+  name: "snapshot",
+  groups: {
+    "db snapshot": "take a snapshot; show, verify, download or delete one",
+    "db snapshots": "list snapshots; prune expired ones",
+  },
+  commands: [snapshot, show, verify, download, deleteCommand, snapshots, prune, restore],
+});

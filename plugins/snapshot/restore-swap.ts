@@ -1,0 +1,136 @@
+/**
+ * The swap strategy of a restore: pg_restore into a scratch database created
+ * like the target (streamed and verified, or in parallel from a downloaded
+ * and verified temp file), objects handed to the owner, then the rename swap
+ * and the old database dropped. Until the swap commits the target is untouched.
+ */
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from "../../core/db/index.ts";
+import { EveError, ExitCode } from "../../core/errors.ts";
+import type { RestoreEvent, RestoreOptions } from "./restore.ts";
+import { createDatabaseSql, derivedName, dropDatabase, reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts";
+import type { SnapshotRecord } from "./schema.ts";
+import { hashStream, mismatch, pumpVerified } from "./streams.ts";
+import { cleanStderr, connArgs, secretsOf, spawnTool, toolFailed, type PgTool } from "./tools.ts";
+
+export interface Ctx {
+  target: TargetInfo;
+  rec: SnapshotRecord;
+  pgRestore: PgTool;
+  warn: (m: string) => void;
+  onEvent: (e: RestoreEvent) => void;
+  o: RestoreOptions;
+}
+
+export type Outcome = { reassigned: number | null; terminated: number; leftover: string | null };
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+
+export async function viaSwap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>): Promise<Outcome> {
+  const { target, o } = c;
+  const ts = stamp(o.now());
+  const tmp = derivedName(target.name, `_eve_tmp_${ts}`);
+  const old = derivedName(target.name, `_eve_old_${ts}`);
+  let created = false;
+  let swapped = false;
+  let file: { dir: string; path: string } | null = null;
+  try {
+    if (jobs > 1) file = await download(c);
+    await m.unsafe(createDatabaseSql(tmp, target));
+    created = true;
+    const tmpUrl = withDatabase(o.url, tmp);
+    for (const x of target.extras) {
+      const sql = x.sql.replaceAll("%DB%", quoteIdent(tmp));
+      await m.unsafe(sql).catch((e: unknown) => {
+        const msg = `cannot copy ${x.sql.replaceAll("%DB%", quoteIdent(target.name))} to the new database: ${mapDbError(e).message}`;
+        if (x.fatal) throw new EveError("E_RESTORE", msg, ExitCode.failed, { hint: "check the role's privileges on the target database", cause: e });
+        c.warn(msg);
+      });
+    }
+    await runRestore(c, tmpUrl, file ? ["--jobs=" + jobs, file.path] : [], !file);
+    c.onEvent({ type: "phase", phase: "owner" });
+    const tdb = connect(tmpUrl, { applicationName: "eve restore" });
+    let reassigned: number;
+    try {
+      reassigned = await reassignToOwner(tdb, target.owner);
+    } finally {
+      await close(tdb);
+    }
+    await beforeSwap();
+    c.onEvent({ type: "phase", phase: "swap" });
+    const terminated = await swapDatabases(m, target.name, tmp, old, target.versionNum);
+    swapped = true;
+    c.onEvent({ type: "phase", phase: "cleanup" });
+    let leftover: string | null = null;
+    try {
+      await dropDatabase(m, old, target.versionNum);
+    } catch (e) {
+      leftover = old;
+      c.warn(`restored, but the replaced database is still there as ${old}: ${(e as Error).message}; drop it when done`);
+    }
+    return { reassigned, terminated, leftover };
+  } catch (e) {
+    if (created && !swapped) {
+      await dropDatabase(m, tmp, target.versionNum).catch((d: Error) => c.warn(`could not drop the scratch database ${tmp}: ${d.message}`));
+    }
+    throw e;
+  } finally {
+    if (file) await rm(file.dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Run pg_restore into `url`, streaming the object (verified on the way) or from the args' file. */
+async function runRestore(c: Ctx, url: string, extra: string[], stream: boolean): Promise<void> {
+  const { rec, o } = c;
+  const conn = connArgs(url, o.env);
+  const args = ["--no-owner", "--no-acl", "--exit-on-error", "--no-password", `--dbname=${conn.dbname}`, ...extra];
+  c.onEvent({ type: "phase", phase: "restore", total: stream ? rec.size ?? undefined : undefined });
+  const proc = spawnTool(c.pgRestore.path, args, { env: conn.env, stdin: stream ? "pipe" : "ignore", stdout: "ignore", signal: o.signal });
+  try {
+    if (stream) {
+      const src = await o.store.get(rec.key, { signal: o.signal });
+      const expected = { size: rec.size!, sha256: rec.sha256!, what: `snapshot ${rec.id}` };
+      await pumpVerified(src, proc.stdin!, expected, (bytes) => c.onEvent({ type: "progress", bytes }), proc.exited).catch(async (e) => {
+        // pg_restore stopping early (its own error) breaks the pipe: report its error instead.
+        proc.kill();
+        const x = await proc.exited;
+        if (x.code !== 0 && x.code !== null && !(e instanceof EveError)) throw failed(x, url);
+        throw e;
+      });
+    }
+    const x = await proc.exited;
+    if (x.code !== 0) throw failed(x, url);
+  } finally {
+    proc.kill();
+  }
+}
+
+function failed(x: { code: number | null; stderr: string }, url: string): EveError {
+  return toolFailed("E_RESTORE", "pg_restore", x.code, cleanStderr(x.stderr, secretsOf(url)), "the snapshot does not restore on this server (missing role or extension, version, or data that no longer passes a constraint)");
+}
+
+/** Download the dump to a private temp file, checking size and sha256 (for parallel pg_restore). */
+async function download(c: Ctx): Promise<{ dir: string; path: string }> {
+  const { rec, o } = c;
+  const dir = await mkdtemp(join(o.tmpDir, "eve-restore-"));
+  const path = join(dir, `${rec.id}.dump`);
+  try {
+    c.onEvent({ type: "phase", phase: "download", total: rec.size ?? undefined });
+    const fh = await open(path, "wx", 0o600);
+    try {
+      const got = await hashStream(await o.store.get(rec.key, { signal: o.signal }), async (chunk) => {
+        let off = 0;
+        while (off < chunk.byteLength) off += (await fh.write(chunk, off)).bytesWritten;
+      }, (bytes) => c.onEvent({ type: "progress", bytes }));
+      if (got.size !== rec.size || got.sha256 !== rec.sha256) throw mismatch(`snapshot ${rec.id}`, got, { size: rec.size!, sha256: rec.sha256! });
+    } finally {
+      await fh.close();
+    }
+    return { dir, path };
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw e;
+  }
+}
+

@@ -1,0 +1,233 @@
+/**
+ * Restore a snapshot into a database without ever leaving it half-restored:
+ *  - swap (default): pg_restore into a new database on the same server (same
+ *    owner, encoding, locale), hand the objects to the target's owner, then
+ *    rename it over the target in one transaction and drop the old one
+ *    (restore-swap.ts);
+ *  - in place (the role cannot create databases): the target is emptied and
+ *    restored in one psql transaction (restore-inplace.ts).
+ * The object's size and sha256 are checked while streaming; the swap (or the
+ * in-place commit) happens only after they matched. A safety snapshot of the
+ * target is taken first (in swap mode alongside the scratch restore: the
+ * target is untouched until the swap, which waits for it).
+ */
+import { close, connect, mapDbError, parseDbUrl, ping, type Db } from "../../core/db/index.ts";
+import { EveError, ExitCode } from "../../core/errors.ts";
+import { majorFromVersionNum, parsePgVersion } from "../../core/pgtools/index.ts";
+import type { Store } from "../../core/store/types.ts";
+import { readRecord } from "./catalog.ts";
+import { inspectTarget, openMaintenance, terminateOthers } from "./restore-db.ts";
+import { restoreInPlace } from "./restore-inplace.ts";
+import { viaSwap, type Ctx, type Outcome } from "./restore-swap.ts";
+import type { RestoreResult, SnapshotRecord } from "./schema.ts";
+import { createSnapshot, sourceKeyOf, sourceLabelOf, type SnapshotEvent, type SnapshotOptions } from "./snapshot.ts";
+import { mismatch } from "./streams.ts";
+import { findPgTool } from "./tools.ts";
+
+export interface RestoreOptions {
+  /** Target URL (password included; passed to pg_restore via PGPASSWORD). */
+  url: string;
+  store: Store;
+  id: string;
+  /** The source the snapshot must come from (host:port/db); required when it differs from the target. */
+  sourceKey?: string;
+  safetySnapshot: boolean;
+  /** Parallel pg_restore from a local temp file (swap only). */
+  jobs?: number;
+  /** Where --jobs downloads the dump. */
+  tmpDir: string;
+  env: Record<string, string | undefined>;
+  now: () => Date;
+  writer: SnapshotOptions["writer"];
+  stale: SnapshotOptions["stale"];
+  retention?: SnapshotOptions["retention"];
+  signal?: AbortSignal;
+}
+
+export type RestoreEvent =
+  | { type: "snapshot"; record: SnapshotRecord }
+  | { type: "safety"; event: SnapshotEvent }
+  | { type: "safety-done"; record: SnapshotRecord }
+  | { type: "strategy"; strategy: "swap" | "in_place"; reason: string | null }
+  | { type: "phase"; phase: "download" | "restore" | "owner" | "swap" | "cleanup"; total?: number }
+  | { type: "progress"; bytes: number }
+  | { type: "warning"; message: string };
+
+/** Refusals before anything happens; exported for the --force preview. */
+export async function checkRestorable(store: Store, id: string, targetUrl: string, sourceKey?: string): Promise<SnapshotRecord> {
+  const rec = await readRecord(store, id);
+  if (rec.status !== "completed") {
+    throw new EveError("E_NOT_RESTORABLE", `snapshot ${rec.id} is ${rec.status}, only completed snapshots can be restored`, ExitCode.error, {
+      hint: "pick a completed snapshot from eve db snapshots --status completed",
+    });
+  }
+  const target = sourceKeyOf(targetUrl);
+  if (sourceKey && sourceKey !== rec.sourceKey) {
+    throw new EveError("E_SOURCE_MISMATCH", `snapshot ${rec.id} was taken from ${rec.sourceKey}, not from ${sourceKey} (--source-url)`, ExitCode.error, {
+      hint: "check the snapshot id, or pass the database it was taken from as --source-url",
+    });
+  }
+  if (!sourceKey && rec.sourceKey !== target) {
+    throw new EveError("E_SOURCE_MISMATCH", `snapshot ${rec.id} was taken from ${rec.sourceKey}; restoring it into ${target} needs --source-url`, ExitCode.error, {
+      hint: `confirm the cross-database restore with --source-url postgres://${rec.sourceKey}`,
+    });
+  }
+  const head = await store.head(rec.key);
+  if (!head || head.size !== rec.size) {
+    throw mismatch(`snapshot ${rec.id}`, { size: head?.size ?? 0, sha256: "(not read)" }, { size: rec.size ?? 0, sha256: rec.sha256 ?? "" });
+  }
+  return rec;
+}
+
+/** Restore snapshot `o.id` into the database at `o.url`. Throws (target unchanged) on failure. */
+export async function restoreSnapshot(o: RestoreOptions, onEvent: (e: RestoreEvent) => void = () => {}): Promise<RestoreResult> {
+  const t0 = o.now().getTime();
+  const rec = await checkRestorable(o.store, o.id, o.url, o.sourceKey);
+  onEvent({ type: "snapshot", record: rec });
+  // Our own session on the target; closed before the swap, which ends every session on it.
+  const db = connect(o.url, { applicationName: "eve restore" });
+  let dbOpen = true;
+  const closeDb = async () => {
+    if (dbOpen) await close(db);
+    dbOpen = false;
+  };
+  let maint: { db: Db; name: string } | null = null;
+  try {
+    await ping(db, o.url).catch((e) => {
+      throw mapDbError(e, o.url);
+    });
+    return await restoreInto(db, closeDb, rec, o, onEvent, t0, (m) => (maint = m));
+  } catch (e) {
+    // Every failure that reaches here happened before the swap / the in-place commit.
+    throw unchanged(e, parseDbUrl(o.url).database);
+  } finally {
+    await closeDb();
+    if (maint) await close((maint as { db: Db }).db);
+  }
+}
+
+async function restoreInto(
+  db: Db,
+  closeDb: () => Promise<void>,
+  rec: SnapshotRecord,
+  o: RestoreOptions,
+  onEvent: (e: RestoreEvent) => void,
+  t0: number,
+  setMaint: (m: { db: Db; name: string }) => void,
+): Promise<RestoreResult> {
+  const target = await inspectTarget(db);
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    onEvent({ type: "warning", message });
+  };
+
+  // Strategy: the swap needs CREATEDB and ownership of the target (to rename and drop it).
+  let reason: string | null = target.cannotRecreate;
+  let maint: { db: Db; name: string } | null = null;
+  if (!reason) {
+    maint = await openMaintenance(o.url).catch(() => null);
+    if (maint) setMaint(maint);
+    else reason = "cannot connect to a maintenance database (postgres or template1) to rename databases";
+  }
+  const strategy = reason ? "in_place" : "swap";
+  const jobs = o.jobs ?? 1;
+  if (strategy === "in_place" && jobs > 1) {
+    throw new EveError("E_USAGE", `--jobs needs the swap strategy, but ${reason}`, ExitCode.usage, {
+      hint: "grant CREATEDB to the role (and ownership of the target), or drop --jobs",
+    });
+  }
+  onEvent({ type: "strategy", strategy, reason });
+  const dumpMajor = parsePgVersion(rec.pgDumpVersion)?.major ?? 0;
+  const serverMajor = majorFromVersionNum(target.versionNum);
+  const pgRestore = await findPgTool("pg_restore", {
+    env: o.env,
+    minMajor: Math.max(serverMajor, dumpMajor),
+    why: dumpMajor > serverMajor ? `to read an archive written by pg_dump ${rec.pgDumpVersion}` : undefined,
+  });
+
+  const takeSafety = async (): Promise<SnapshotRecord | null> => {
+    if (!o.safetySnapshot) return null;
+    const rec2 = await createSnapshot(db, {
+      url: o.url,
+      store: o.store,
+      trigger: "pre_restore",
+      label: `before restore of ${rec.id}`,
+      retention: o.retention ?? null,
+      env: o.env,
+      now: o.now,
+      writer: o.writer,
+      stale: o.stale,
+      signal: o.signal,
+    }, (event) => onEvent({ type: "safety", event }));
+    onEvent({ type: "safety-done", record: rec2 });
+    return rec2;
+  };
+
+  const base = { target, rec, pgRestore, warn, onEvent, o };
+  let out: Outcome;
+  let safety: SnapshotRecord | null = null;
+  if (strategy === "swap") {
+    // The target is not touched before the swap, so its safety snapshot is taken
+    // while the scratch database is being restored; the swap waits for it.
+    const pending = takeSafety();
+    pending.catch(() => {});
+    try {
+      out = await viaSwap(maint!.db, jobs, base, async () => {
+        safety = await pending;
+        await closeDb();
+      });
+    } catch (e) {
+      await pending.catch(() => {}); // never leave it half-written behind us
+      throw e;
+    }
+  } else {
+    safety = await takeSafety();
+    out = await inPlace(db, base);
+  }
+  return {
+    snapshot: rec.id,
+    target: sourceLabelOf(o.url),
+    strategy,
+    strategyReason: reason,
+    safetySnapshot: (safety as SnapshotRecord | null)?.id ?? null,
+    jobs,
+    owner: target.owner,
+    reassigned: out.reassigned,
+    terminated: out.terminated,
+    leftover: out.leftover,
+    warnings,
+    durationMs: o.now().getTime() - t0,
+  };
+}
+
+async function inPlace(db: Db, c: Ctx): Promise<Outcome> {
+  const { target, o } = c;
+  const psql = await findPgTool("psql", { env: o.env, minMajor: c.pgRestore.version.major });
+  const t = await terminateOthers(db);
+  if (t.error) c.warn(`could not end other sessions on ${target.name}: ${t.error}`);
+  c.onEvent({ type: "phase", phase: "restore", total: c.rec.size ?? undefined });
+  await restoreInPlace({
+    url: o.url,
+    store: o.store,
+    rec: c.rec,
+    target,
+    pgRestore: c.pgRestore,
+    psql,
+    env: o.env,
+    signal: o.signal,
+    onProgress: (bytes) => c.onEvent({ type: "progress", bytes }),
+  });
+  return { reassigned: null, terminated: t.n, leftover: null };
+}
+
+/** Wrap a failure with the promise that the target was not touched. */
+function unchanged(e: unknown, database: string): EveError {
+  if (e instanceof EveError && e.details?.unchanged) return e;
+  const err = e instanceof EveError ? e : new EveError("E_RESTORE", e instanceof Error ? e.message : String(e), ExitCode.failed, { cause: e });
+  return new EveError(err.code, `restore failed, database ${database} is unchanged: ${err.message}`, err.exitCode, {
+    hint: err.hint,
+    cause: err,
+    details: { ...err.details, unchanged: true },
+  });
+}
