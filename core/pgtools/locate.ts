@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { accessSync, constants, readdirSync, realpathSync, statSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import { EveError, ExitCode } from "../errors.ts";
 import { formatMajor, parsePgVersion, type PgVersion } from "./version.ts";
 
@@ -126,6 +126,10 @@ export function candidatePaths(tool: PgToolName, env: Env): Array<{ path: string
   }
   const seen = new Set<string>();
   const out: Array<{ path: string; source: PgToolSource }> = [];
+  // Debian/Ubuntu put a Perl dispatcher (postgresql-common's pg_wrapper) on PATH: it costs
+  // ~0.1 s a run and picks a version by its own rules, so the real binaries it would
+  // dispatch to are tried first and the wrapper only as a last resort.
+  const wrappers: Array<{ path: string; source: PgToolSource }> = [];
   for (const { dir, source } of dirs) {
     const path = join(dir, tool);
     if (!isExecutable(path)) continue;
@@ -137,9 +141,10 @@ export function candidatePaths(tool: PgToolName, env: Env): Array<{ path: string
     }
     if (seen.has(real)) continue;
     seen.add(real);
-    out.push({ path, source });
+    if (source === "PATH" && basename(real) === "pg_wrapper") wrappers.push({ path, source });
+    else out.push({ path, source });
   }
-  return out;
+  return [...out, ...wrappers];
 }
 
 const probes = new Map<string, Promise<{ version: PgVersion | null; error?: string }>>();
