@@ -97,7 +97,18 @@ export function writableToWeb(dst: Writable): WritableStream<Uint8Array> {
     close() {
       return new Promise<void>((resolve, reject) => {
         if (failed) return reject(failed);
-        dst.end(() => (failed ? reject(failed) : resolve()));
+        if (dst.writableFinished) return resolve();
+        // end()'s callback never fires when the sink is destroyed first (a child
+        // process that exited without reading to the end): settle on close too.
+        const settle = () => {
+          dst.off("close", settle);
+          if (failed) reject(failed);
+          else if (dst.writableFinished) resolve();
+          else reject(new Error("stream closed before all data was written"));
+        };
+        if (dst.destroyed) return settle();
+        dst.once("close", settle);
+        dst.end(settle);
       });
     },
     abort() {
