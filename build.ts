@@ -28,7 +28,8 @@ function commit(): string {
 
 async function compile(target: Bun.Build.CompileTarget | undefined, outfile: string): Promise<void> {
   const result = await Bun.build({
-    entrypoints: ["./cli/main.ts"],
+    // The sql plan worker is a separate entrypoint (Bun bundles workers only when listed).
+    entrypoints: ["./cli/main.ts", "./plugins/sql/plan-worker.ts"],
     minify: true,
     sourcemap: "none",
     bytecode: true,

@@ -7,5 +7,6 @@ import { inspectPlugin } from "../plugins/inspect/index.ts";
 import { migratePlugin } from "../plugins/migrate/index.ts";
 import { rlsPlugin } from "../plugins/rls/index.ts";
 import { snapshotPlugin } from "../plugins/snapshot/index.ts";
+import { sqlPlugin } from "../plugins/sql/index.ts";
 
-export const plugins: Plugin[] = [migratePlugin, inspectPlugin, rlsPlugin, snapshotPlugin];
+export const plugins: Plugin[] = [migratePlugin, inspectPlugin, rlsPlugin, snapshotPlugin, sqlPlugin];

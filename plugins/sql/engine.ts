@@ -1,0 +1,131 @@
+/**
+ * The sql engine: runs planned statements on one session and streams each
+ * result set to a sink, so memory stays flat whatever the row count.
+ *
+ * - Read-only (default): the session starts with default_transaction_read_only
+ *   (the caller connects with readOnly), and every statement runs inside one
+ *   `BEGIN READ ONLY` transaction that is rolled back at the end. Whatever a
+ *   function does to the session inside it is undone, and the read-only state
+ *   of a transaction cannot be lifted once it has run a query.
+ * - --write: several statements run in one transaction (all or nothing), or
+ *   in autocommit when the text manages its own transactions or contains a
+ *   statement that cannot run inside one (VACUUM, CREATE INDEX CONCURRENTLY…).
+ *
+ * Rows come through a server-side portal fetched in batches (a cursor); a
+ * plain query going to a CSV sink is wrapped in `COPY (…) TO STDOUT` and its
+ * bytes are passed through untouched. The abort signal cancels the running
+ * query on the server.
+ */
+import type { Db, ReservedDb } from "../../core/db/index.ts";
+import { failure } from "./failure.ts";
+import { planSql, type PlannedStatement, type SqlPlan } from "./plan.ts";
+import type { SqlColumn, SqlRunSummary, StatementOutcome } from "./schema.ts";
+import { abortError, cancelQuery, guard, runCopy, runCursor } from "./statement.ts";
+
+/** A result column as it arrives, before its type name is known. */
+export interface RawColumn {
+  name: string;
+  typeOid: number;
+}
+
+/** Receives results as they stream. A returned promise is waited for (backpressure). */
+export interface ResultSink {
+  /** Take plain queries as COPY CSV bytes (header row included) through `copy`. */
+  csvCopy?: boolean;
+  /** A result set starts (before its first rows; also for zero rows). */
+  begin(set: { statement: number; line: number; columns: RawColumn[]; copy?: boolean }): void | Promise<void>;
+  /** Values as the server's text; null is NULL. */
+  rows(rows: Array<Array<string | null>>): void | Promise<void>;
+  /** Raw COPY CSV output (only when csvCopy is set). */
+  copy?(chunk: Uint8Array): void | Promise<void>;
+  /** A statement completed (every statement, with or without rows). */
+  end(outcome: StatementOutcome): void | Promise<void>;
+}
+
+export interface SqlRequest {
+  text: string;
+  /** Values for $1…$n (text or NULL; the server infers the types). */
+  params?: Array<string | null>;
+  write?: boolean;
+  /** Where the text came from, for messages: "--sql", a file name, "stdin". */
+  source?: string;
+  /** user@host:port/db, reported back in the summary. */
+  database: string;
+  signal?: AbortSignal;
+  /** Rows per fetch from the server-side cursor. */
+  batchRows?: number;
+}
+
+const DEFAULT_BATCH = 2000;
+
+/** Run the SQL. Refusals and usage problems throw before anything is sent. */
+export async function runSql(db: Db, req: SqlRequest, sink: ResultSink, plan?: SqlPlan): Promise<SqlRunSummary> {
+  const started = performance.now();
+  const source = req.source ?? "--sql";
+  const params = req.params ?? [];
+  const p = plan ?? planSql(req.text, { write: !!req.write, params, source });
+  const signal = req.signal;
+  const outcomes: StatementOutcome[] = [];
+  const typeNames = new Map<number, string>();
+  let current: { cancel(): unknown } | undefined;
+  const onAbort = () => cancelQuery(current);
+  signal?.addEventListener("abort", onAbort);
+
+  // postgres.js' reserve() waits forever on a pool that has not connected yet.
+  await db`select 1`;
+  const conn = await db.reserve();
+  let inTransaction = false;
+  let running: PlannedStatement | undefined;
+  let viaCopy = false;
+  try {
+    if (p.mode !== "autocommit") {
+      await conn.unsafe(p.mode === "read-only" ? "begin read only" : "begin");
+      inTransaction = true;
+    }
+    for (const s of p.statements) {
+      if (signal?.aborted) throw abortError(signal);
+      running = s;
+      const exec = { conn, signal, setCurrent: (q?: { cancel(): unknown }) => (current = q) };
+      viaCopy = s.copyable && s.paramCount === 0 && !!sink.csvCopy && !!sink.copy;
+      const done = viaCopy
+          ? await runCopy(exec, s, sink)
+          : await runCursor(exec, s, params.slice(0, s.paramCount), sink, req.batchRows ?? DEFAULT_BATCH);
+      current = undefined;
+      const columns = await nameTypes(conn, done.columns, typeNames);
+      const outcome: StatementOutcome = { statement: s.index, line: s.stmt.line, ...done, columns };
+      outcomes.push(outcome);
+      await guard(sink.end(outcome), signal);
+    }
+    running = undefined;
+    if (inTransaction) {
+      await conn.unsafe(p.mode === "read-only" ? "rollback" : "commit");
+      inTransaction = false;
+    }
+  } catch (e) {
+    if (inTransaction) await conn.unsafe("rollback").catch(() => {});
+    throw failure(e, running, viaCopy, p, req.text, source, signal);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    conn.release();
+  }
+  return {
+    database: req.database,
+    readOnly: p.mode === "read-only",
+    mode: p.mode,
+    statements: outcomes,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Type names as format_type() prints them, looked up once per type. */
+async function nameTypes(conn: ReservedDb, columns: RawColumn[], cache: Map<number, string>): Promise<SqlColumn[]> {
+  const missing = [...new Set(columns.map((c) => c.typeOid).filter((o) => !cache.has(o)))];
+  if (missing.length) {
+    const rows = await conn.unsafe("select oid::int as oid, pg_catalog.format_type(oid, null) as name from pg_catalog.pg_type where oid = any($1::oid[])", [
+      `{${missing.join(",")}}`,
+    ]);
+    for (const r of rows as unknown as Array<{ oid: string; name: string }>) cache.set(Number(r.oid), r.name);
+  }
+  return columns.map((c) => ({ name: c.name, type: cache.get(c.typeOid) ?? `oid ${c.typeOid}`, typeOid: c.typeOid }));
+}
+
