@@ -75,6 +75,18 @@ export function lineCol(text: string, index: number): { line: number; column: nu
   return { line, column: index - lastNl };
 }
 
+/** String index of the `cp`-th code point: Postgres positions count characters, JS strings UTF-16 units. */
+export function codePointIndex(text: string, cp: number): number {
+  let i = 0;
+  let n = 0;
+  while (i < text.length && n < cp) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+    n++;
+  }
+  return i;
+}
+
 /** The full source line containing a string index (for error displays). */
 export function lineAt(text: string, index: number): string {
   const s = text.lastIndexOf("\n", Math.max(0, index - 1)) + 1;

@@ -1,7 +1,7 @@
 /** How a failed run is reported: Postgres positions mapped back onto the whole SQL text. */
 import { mapDbError, SqlError } from "../../core/db/index.ts";
 import { EveError, InterruptedError } from "../../core/errors.ts";
-import { lineCol } from "../../core/sql/index.ts";
+import { codePointIndex, lineCol } from "../../core/sql/index.ts";
 import { sourceExcerpt, where, type PlannedStatement, type SqlPlan } from "./plan.ts";
 import { abortError, COPY_PREFIX } from "./statement.ts";
 
@@ -45,14 +45,3 @@ function codePoints(s: string): number {
   return n;
 }
 
-/** Postgres positions count characters (code points); JS strings count UTF-16 units. */
-function codePointIndex(text: string, cp: number): number {
-  let i = 0;
-  let n = 0;
-  while (i < text.length && n < cp) {
-    const c = text.charCodeAt(i);
-    i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
-    n++;
-  }
-  return i;
-}

@@ -5,7 +5,7 @@ import { renderTable } from "../../../core/io.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { readOptionalMigrationDir, type MigrationFile } from "../../../core/migrations/files.ts";
 import { plan } from "../../../core/migrations/plan.ts";
-import { history } from "../runner.ts";
+import { history } from "../history.ts";
 import type { MigrationStatus, MigrationsResult } from "../schema.ts";
 
 interface Opts {
