@@ -23,7 +23,7 @@ export function resolveDbUrl(flag: string | undefined, env: Record<string, strin
   const url = flag ?? (env.DATABASE_URL || undefined);
   if (!url) {
     throw new UsageError("no database given", {
-      hint: "pass --url postgres://user:password@host:5432/db or set DATABASE_URL",
+      hint: "pass --url postgres://user@host:5432/db (password as user:password@, or in PGPASSWORD) or set DATABASE_URL",
     });
   }
   return url;

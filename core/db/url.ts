@@ -45,12 +45,12 @@ export function parseDbUrl(url: string, source = "--url"): DbTarget {
     u = new URL(url);
   } catch {
     throw new UsageError(`${source} is not a valid URL: ${redactUrl(url)}`, {
-      hint: "use the form postgres://user:password@host:5432/database",
+      hint: "use the form postgres://user@host:5432/database, with the password as user:password@ or in PGPASSWORD",
     });
   }
   if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
     throw new UsageError(`${source} must start with postgres:// or postgresql:// (got ${u.protocol}//)`, {
-      hint: "use the form postgres://user:password@host:5432/database",
+      hint: "use the form postgres://user@host:5432/database, with the password as user:password@ or in PGPASSWORD",
     });
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ""));

@@ -3,7 +3,7 @@ import { ResetResult, WipePreview, WipeResult } from "../../plugins/migrate/sche
 import { runEve } from "../helpers/cli.ts";
 import { freshDatabase, withSql } from "../helpers/db.ts";
 import { tempDir, writeFiles } from "../helpers/fs.ts";
-import { createRole, dropRoles } from "../integration/rls/roles.ts";
+import { createRole, dropRoles } from "../helpers/roles.ts";
 
 let url: string;
 let name: string;

@@ -7,7 +7,7 @@ import { inspectRls } from "../../../plugins/rls/inspect.ts";
 import { renderScaffold } from "../../../plugins/rls/scaffold.ts";
 import { RlsInitResult } from "../../../plugins/rls/schema.ts";
 import { freshDatabase, withSql } from "../../helpers/db.ts";
-import { createRole, dropRoles, type TestRole } from "./roles.ts";
+import { createRole, dropRoles, type TestRole } from "../../helpers/roles.ts";
 
 let url: string;
 let owner: TestRole;

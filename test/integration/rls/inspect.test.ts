@@ -3,7 +3,7 @@ import { close, connect } from "../../../core/db/index.ts";
 import { inspectRls } from "../../../plugins/rls/inspect.ts";
 import { RlsReport } from "../../../plugins/rls/schema.ts";
 import { freshDatabase, withSql } from "../../helpers/db.ts";
-import { createRole, dropRoles, type TestRole } from "./roles.ts";
+import { createRole, dropRoles, type TestRole } from "../../helpers/roles.ts";
 
 let url: string;
 let owner: TestRole;

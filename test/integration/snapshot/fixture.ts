@@ -15,45 +15,9 @@ import type { StaleOptions } from "../../../plugins/snapshot/catalog.ts";
 import { adminUrl, freshDatabase, withSql } from "../../helpers/db.ts";
 import { tempDir } from "../../helpers/fs.ts";
 
-export interface Role {
-  name: string;
-  password: string;
-  urlFor(url: string): string;
-}
-
-const suffix = Math.random().toString(36).slice(2, 8);
-const roles: string[] = [];
-
-export async function createRole(base: string, attrs = ""): Promise<Role> {
-  const name = `${base}_${suffix}`;
-  const password = "pw_" + Math.random().toString(36).slice(2, 10);
-  await withSql(await adminUrl(), (sql) => sql.unsafe(`create role "${name}" login password '${password}' ${attrs}`));
-  roles.push(name);
-  return {
-    name,
-    password,
-    urlFor(url: string) {
-      const u = new URL(url);
-      u.username = name;
-      u.password = password;
-      return u.toString();
-    },
-  };
-}
-
-export async function dropRoles(databases: string[]): Promise<void> {
-  if (!roles.length) return;
-  const list = roles.map((r) => `"${r}"`).join(", ");
-  const admin = await adminUrl();
-  for (const url of databases) {
-    await withSql(url, (sql) => sql.unsafe(`drop owned by ${list} cascade`)).catch(() => {});
-  }
-  // Databases owned by the roles (restored copies) go first.
-  const dbs = await withSql(admin, (sql) => sql`select datname from pg_database where pg_get_userbyid(datdba) = any(${roles})`);
-  for (const d of dbs) await withSql(admin, (sql) => sql.unsafe(`drop database if exists "${d.datname}" with (force)`)).catch(() => {});
-  await withSql(admin, (sql) => sql.unsafe(`drop role if exists ${list}`)).catch(() => {});
-  roles.length = 0;
-}
+import type { TestRole as Role } from "../../helpers/roles.ts";
+export { createRole, dropRoles } from "../../helpers/roles.ts";
+export type { Role };
 
 export const nameOf = (u: string) => decodeURIComponent(new URL(u).pathname.slice(1));
 

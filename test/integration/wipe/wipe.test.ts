@@ -4,7 +4,7 @@ import { describeTarget, parseDbUrl } from "../../../core/db/index.ts";
 import { wipeDatabase, type WipeEvent } from "../../../core/db/recreate.ts";
 import { WipeResult } from "../../../plugins/migrate/schema.ts";
 import { adminUrl, freshDatabase, withSql } from "../../helpers/db.ts";
-import { createRole, dropRoles, type TestRole } from "../rls/roles.ts";
+import { createRole, dropRoles, type TestRole } from "../../helpers/roles.ts";
 
 let owner: TestRole; // CREATEDB, owns the database: database mode
 let plainOwner: TestRole; // owns the database, no CREATEDB: schema mode

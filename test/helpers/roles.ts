@@ -1,5 +1,5 @@
-/** Throwaway login roles for RLS and wipe tests (roles are cluster-wide: names get a random suffix). */
-import { adminUrl, withSql } from "../../helpers/db.ts";
+/** Throwaway login roles for tests (roles are cluster-wide: names get a random suffix). */
+import { adminUrl, withSql } from "./db.ts";
 
 export interface TestRole {
   name: string;
@@ -28,13 +28,16 @@ export async function createRole(base: string, attrs = ""): Promise<TestRole> {
   };
 }
 
-/** Drop the roles made by this file (objects they own in `databases` first). */
+/** Drop the roles made by this file: objects they own in `databases`, then databases they own, then the roles. */
 export async function dropRoles(databases: string[]): Promise<void> {
   if (!created.length) return;
   const list = created.map((r) => `"${r}"`).join(", ");
+  const admin = await adminUrl();
   for (const url of databases) {
     await withSql(url, (sql) => sql.unsafe(`drop owned by ${list} cascade`)).catch(() => {});
   }
-  await withSql(await adminUrl(), (sql) => sql.unsafe(`drop role if exists ${list}`)).catch(() => {});
+  const owned = await withSql(admin, (sql) => sql`select datname from pg_database where pg_get_userbyid(datdba) = any(${created})`);
+  for (const d of owned) await withSql(admin, (sql) => sql.unsafe(`drop database if exists "${d.datname}" with (force)`)).catch(() => {});
+  await withSql(admin, (sql) => sql.unsafe(`drop role if exists ${list}`)).catch(() => {});
   created.length = 0;
 }
