@@ -53,6 +53,9 @@ export function buildProgram(
     .description("Postgres operations: migrations, SQL, schema, RLS, snapshots and restore")
     .version(info.version, "-v, --version", "print version and commit")
     .option("--debug", "print stack traces and internal detail on errors")
+    // A group's options belong to it alone: `eve db rls init --check` is an unknown
+    // option for `init`, not a silently accepted flag of `rls`.
+    .enablePositionalOptions()
     .addHelpText("after", "\nRun `eve help exit-codes` and `eve help environment` for the reference tables.");
 
   const groups = new Map<string, Command>([["", program]]);
@@ -96,6 +99,7 @@ export function buildProgram(
       if (!(spec.options ?? []).some((o) => o.flags.startsWith("--json"))) {
         cmd.option("--json", "print one JSON document on stdout (logs go to stderr)");
       }
+      cmd.option("--debug", "print stack traces and internal detail on errors");
       if (spec.examples?.length) {
         cmd.addHelpText("after", "\nExamples:\n" + spec.examples.map((e) => "  " + e).join("\n"));
       }

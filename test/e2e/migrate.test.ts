@@ -47,6 +47,10 @@ describe("eve (global)", () => {
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("unknown option '--dry-rnu'");
     expect(flag.stderr).toContain("--dry-run");
+    // A group's own flags do not leak into its subcommands.
+    const leak = await runEve(["db", "rls", "init", "--check"]);
+    expect(leak.code).toBe(2);
+    expect(leak.stderr).toContain("unknown option '--check'");
   });
 
   test("help exit-codes and help environment", async () => {
