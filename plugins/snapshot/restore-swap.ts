@@ -7,6 +7,7 @@
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from "../../core/db/index.ts";
+import { advisoryKey } from "../../core/db/lock.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
 import type { RestoreEvent, RestoreOptions } from "./restore.ts";
 import { createDatabaseSql, derivedName, dropDatabase, reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts";
@@ -28,6 +29,45 @@ export type Outcome = { reassigned: number | null; terminated: number; leftover:
 const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
 
 export async function viaSwap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>): Promise<Outcome> {
+  const unlock = await lockTarget(m, c.target.name);
+  try {
+    await sweepScratch(m, c);
+    return await swap(m, jobs, c, beforeSwap);
+  } finally {
+    await unlock();
+  }
+}
+
+/**
+ * One swap restore per target at a time: a session advisory lock on the
+ * maintenance connection. Holding it also proves that scratch databases of this
+ * target were left by restores that died (kill -9), so they can be dropped.
+ */
+async function lockTarget(m: Db, target: string): Promise<() => Promise<void>> {
+  const key = advisoryKey(`eve:restore:${target}`);
+  const [row] = await m`select pg_try_advisory_lock(${key}::bigint) as ok`;
+  if (!row?.ok) {
+    throw new EveError("E_RESTORE_BUSY", `another restore into database ${target} is running`, ExitCode.lockTimeout, {
+      hint: "wait for it to finish, then retry",
+    });
+  }
+  return async () => {
+    await m`select pg_advisory_unlock(${key}::bigint)`.catch(() => {});
+  };
+}
+
+/** Drop `<target>_eve_tmp_<stamp>` databases left behind by interrupted restores. */
+async function sweepScratch(m: Db, c: Ctx): Promise<void> {
+  const prefix = derivedName(c.target.name, `_eve_tmp_${"0".repeat(14)}`).slice(0, -14);
+  const left = await m`select datname from pg_database where starts_with(datname, ${prefix}) and datname ~ '_eve_tmp_[0-9]{14}$'`;
+  for (const { datname } of left) {
+    await dropDatabase(m, datname as string, c.target.versionNum)
+      .then(() => c.warn(`dropped ${datname}, a scratch database left by an interrupted restore`))
+      .catch((e: Error) => c.warn(`could not drop ${datname}, left by an interrupted restore: ${e.message}`));
+  }
+}
+
+async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>): Promise<Outcome> {
   const { target, o } = c;
   const ts = stamp(o.now());
   const tmp = derivedName(target.name, `_eve_tmp_${ts}`);

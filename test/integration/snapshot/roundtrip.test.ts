@@ -175,6 +175,28 @@ describe("snapshot round trip", () => {
     expect(execFileSync("ls", ["-A", work], { encoding: "utf8" }).trim()).toBe("");
   });
 
+  test("scratch databases of an interrupted restore are dropped; one swap restore per target at a time", async () => {
+    const { url: target, fp: before } = await seeded();
+    const { store } = fileStore();
+    const rec = await snap(target, store);
+    const name = nameOf(target);
+    const { adminUrl } = await import("../../helpers/db.ts");
+    const { advisoryKey } = await import("../../../core/db/lock.ts");
+    const leftover = `${name}_eve_tmp_20200101000000`;
+    await withSql(await adminUrl(), (sql) => sql.unsafe(`create database "${leftover}"`));
+    const base = { url: target, store, id: rec.id, safetySnapshot: false, tmpDir: tmpdir(), ...engineBase() };
+    // A restore in progress (its lock held) makes a second one refuse at once, target untouched.
+    await withSql(await adminUrl(), async (sql) => {
+      await sql`select pg_advisory_lock(${advisoryKey(`eve:restore:${name}`)}::bigint)`;
+      await expect(restoreSnapshot(base)).rejects.toMatchObject({ code: "E_RESTORE_BUSY", exitCode: 6 });
+    });
+    expect(await databasesLike(leftover)).toEqual([leftover]);
+    const result = await restoreSnapshot(base);
+    expect(result.warnings.join("\n")).toContain(`dropped ${leftover}`);
+    expect(await databasesLike(leftover)).toEqual([]);
+    expect(await fingerprint(target)).toEqual(before);
+  });
+
   test("a downloaded dump restores with plain pg_restore --clean --if-exists --no-owner --no-acl", async () => {
     const { store } = fileStore();
     const rec = await snap(src, store);
