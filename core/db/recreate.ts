@@ -16,6 +16,7 @@
  */
 import { close, connect, mapDbError, quoteIdent, quoteLiteral, withDatabase, type Db } from "./index.ts";
 import { EveError, ExitCode } from "../errors.ts";
+import { createDatabaseSql, dropDatabase, terminateSessions } from "./admin.ts";
 import { facts, type DatabaseFacts, type Grant } from "./recreate-facts.ts";
 
 export { facts as describeDatabase, type DatabaseFacts } from "./recreate-facts.ts";
@@ -127,7 +128,7 @@ async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (
   const temp = `eve_wipe_${Math.random().toString(36).slice(2, 10)}`;
   const q = quoteIdent(temp);
   try {
-    await maint.unsafe(createStatement(f, temp));
+    await maint.unsafe(createDatabaseSql(temp, f));
   } catch (e) {
     const err = mapDbError(e);
     throw new EveError("E_WIPE", `cannot create the replacement database: ${err.message}`, ExitCode.failed, {
@@ -152,26 +153,9 @@ async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (
       await maint.unsafe(stmt).catch((e) => warn(`setting not carried over (${stmt}): ${mapDbError(e).message}`));
     }
   }
-  const others = await maint`select pid from pg_stat_activity where datname = ${f.name} and pid <> pg_backend_pid()`;
-  for (const { pid } of others) {
-    const ok = await maint`select pg_terminate_backend(${pid}::int) as ok`.then((r) => !!r[0]?.ok, () => false);
-    if (ok) result.terminatedSessions++;
-  }
+  result.terminatedSessions += (await terminateSessions(maint, f.name)).terminated;
   try {
-    if (f.versionNum >= 130000) {
-      await maint.unsafe(`DROP DATABASE ${quoteIdent(f.name)} WITH (FORCE)`);
-    } else {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await maint.unsafe(`DROP DATABASE ${quoteIdent(f.name)}`);
-          break;
-        } catch (e) {
-          if ((e as { code?: string }).code !== "55006" || attempt >= 10) throw e;
-          await maint`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${f.name} and pid <> pg_backend_pid()`.catch(() => {});
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    }
+    await dropDatabase(maint, f.name, f.versionNum);
   } catch (e) {
     await dropTemp();
     throw new EveError("E_WIPE", `cannot drop ${f.name}: ${mapDbError(e).message}`, ExitCode.failed, {
@@ -187,18 +171,6 @@ async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (
       cause: e,
     });
   }
-}
-
-function createStatement(f: DatabaseFacts, name: string): string {
-  const parts = [`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(f.owner)} TEMPLATE template0`];
-  parts.push(`ENCODING ${quoteLiteral(f.encoding)} LC_COLLATE ${quoteLiteral(f.collate)} LC_CTYPE ${quoteLiteral(f.ctype)}`);
-  if (f.versionNum >= 150000) parts.push(`LOCALE_PROVIDER ${f.localeProvider}`);
-  if (f.locale !== null && f.localeProvider === "icu") parts.push(`ICU_LOCALE ${quoteLiteral(f.locale)}`);
-  if (f.locale !== null && f.localeProvider === "builtin") parts.push(`BUILTIN_LOCALE ${quoteLiteral(f.locale)}`);
-  if (f.icuRules !== null) parts.push(`ICU_RULES ${quoteLiteral(f.icuRules)}`);
-  if (f.tablespace && f.tablespace !== "pg_default") parts.push(`TABLESPACE ${quoteIdent(f.tablespace)}`);
-  if (f.connectionLimit !== -1) parts.push(`CONNECTION LIMIT ${f.connectionLimit}`);
-  return parts.join(" ");
 }
 
 /** GUCs whose list value is stored quoted per element (pg_dump's variable_is_guc_list_quote). */
@@ -251,13 +223,7 @@ export function aclStatements(kind: "DATABASE" | "SCHEMA", quotedName: string, o
 
 /** Schema mode: drop every user schema and recreate `public`, in one transaction. */
 async function wipeSchemas(db: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void): Promise<void> {
-  const others = await db`
-    select pid from pg_stat_activity
-    where datname = current_database() and pid <> pg_backend_pid() and usesysid is not null`;
-  for (const { pid } of others) {
-    const ok = await db`select pg_terminate_backend(${pid}::int) as ok`.then((r) => !!r[0]?.ok, () => false);
-    if (ok) result.terminatedSessions++;
-  }
+  result.terminatedSessions += (await terminateSessions(db, f.name)).terminated;
   const pub = f.publicSchema;
   const owner = pub?.owner ?? (f.versionNum >= 150000 ? "pg_database_owner" : f.owner);
   try {

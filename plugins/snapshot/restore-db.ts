@@ -28,29 +28,6 @@ export async function inspectTarget(db: Db): Promise<TargetInfo> {
   return { ...f, extras };
 }
 
-/** A database name derived from `base` that fits in 63 bytes: base (truncated) + suffix. */
-export function derivedName(base: string, suffix: string): string {
-  const enc = new TextEncoder();
-  let b = base;
-  while (enc.encode(b + suffix).length > 63) b = b.slice(0, -1);
-  return b + suffix;
-}
-
-/** CREATE DATABASE with the target's owner, encoding, locale, tablespace and connection limit. */
-export function createDatabaseSql(name: string, t: DatabaseFacts): string {
-  const parts = [`CREATE DATABASE ${quoteIdent(name)} WITH TEMPLATE template0 OWNER ${quoteIdent(t.owner)}`, `ENCODING ${quoteLiteral(t.encoding)}`];
-  parts.push(`LC_COLLATE ${quoteLiteral(t.collate)} LC_CTYPE ${quoteLiteral(t.ctype)}`);
-  if (t.versionNum >= 150000) {
-    parts.push(`LOCALE_PROVIDER ${t.localeProvider}`);
-    if (t.localeProvider === "icu") parts.push(`ICU_LOCALE ${quoteLiteral(t.locale ?? "")}`);
-    if (t.localeProvider === "builtin") parts.push(`BUILTIN_LOCALE ${quoteLiteral(t.locale ?? "C")}`);
-    if (t.icuRules !== null) parts.push(`ICU_RULES ${quoteLiteral(t.icuRules)}`);
-  }
-  if (t.tablespace && t.tablespace !== "pg_default") parts.push(`TABLESPACE ${quoteIdent(t.tablespace)}`);
-  if (t.connectionLimit >= 0) parts.push(`CONNECTION LIMIT ${t.connectionLimit}`);
-  return parts.join(" ");
-}
-
 /** Statements that hand every object owned by the restoring role (outside system schemas and extensions) to `owner`. */
 function reassignQuery(owner: string): string {
   const o = quoteLiteral(owner);
@@ -188,20 +165,4 @@ export async function swapDatabases(m: Db, target: string, tmp: string, old: str
       throw mapDbError(e);
     }
   }
-}
-
-/** Terminate the other sessions of the current database; returns the count, or an error text when not allowed. */
-export async function terminateOthers(db: Db): Promise<{ n: number; error?: string }> {
-  try {
-    const [r] = await db<{ n: string }[]>`
-      select count(*) filter (where pg_terminate_backend(pid)) as n from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`;
-    return { n: Number(r!.n) };
-  } catch (e) {
-    return { n: 0, error: mapDbError(e).message };
-  }
-}
-
-export async function dropDatabase(m: Db, name: string, versionNum: number): Promise<void> {
-  await m.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${versionNum >= 130000 ? " WITH (FORCE)" : ""}`);
 }

@@ -10,7 +10,8 @@ import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from ".
 import { advisoryKey } from "../../core/db/lock.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
 import type { RestoreEvent, RestoreOptions } from "./restore.ts";
-import { createDatabaseSql, derivedName, dropDatabase, reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts";
+import { createDatabaseSql, derivedName, dropDatabase } from "../../core/db/admin.ts";
+import { reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts";
 import type { SnapshotRecord } from "./schema.ts";
 import { hashStream, mismatch, pumpVerified } from "./streams.ts";
 import { cleanStderr, connArgs, secretsOf, spawnTool, toolFailed, type PgTool } from "./tools.ts";

@@ -16,7 +16,8 @@ import { EveError, ExitCode } from "../../core/errors.ts";
 import { majorFromVersionNum, parsePgVersion } from "../../core/pgtools/index.ts";
 import type { Store } from "../../core/store/types.ts";
 import { readRecord } from "./catalog.ts";
-import { inspectTarget, openMaintenance, terminateOthers } from "./restore-db.ts";
+import { terminateSessions } from "../../core/db/admin.ts";
+import { inspectTarget, openMaintenance } from "./restore-db.ts";
 import { restoreInPlace } from "./restore-inplace.ts";
 import { viaSwap, type Ctx, type Outcome } from "./restore-swap.ts";
 import type { RestoreResult, SnapshotRecord } from "./schema.ts";
@@ -204,8 +205,8 @@ async function restoreInto(
 async function inPlace(db: Db, c: Ctx): Promise<Outcome> {
   const { target, o } = c;
   const psql = await findPgTool("psql", { env: o.env, minMajor: c.pgRestore.version.major });
-  const t = await terminateOthers(db);
-  if (t.error) c.warn(`could not end other sessions on ${target.name}: ${t.error}`);
+  const t = await terminateSessions(db, target.name);
+  if (t.refused) c.warn(`could not end ${t.refused} other session(s) on ${target.name}: the role may not terminate them`);
   c.onEvent({ type: "phase", phase: "restore", total: c.rec.size ?? undefined });
   await restoreInPlace({
     url: o.url,
@@ -218,7 +219,7 @@ async function inPlace(db: Db, c: Ctx): Promise<Outcome> {
     signal: o.signal,
     onProgress: (bytes) => c.onEvent({ type: "progress", bytes }),
   });
-  return { reassigned: null, terminated: t.n, leftover: null };
+  return { reassigned: null, terminated: t.terminated, leftover: null };
 }
 
 /** Wrap a failure with the promise that the target was not touched. */
