@@ -16,8 +16,10 @@ import { versionLine } from "./version.ts";
 async function main(): Promise<number> {
   const argv = rt.argv();
   const env = rt.env();
-  const debug = argv.includes("--debug");
-  const json = argv.includes("--json");
+  // A first guess for errors raised while parsing; the parsed options replace it
+  // (so `--sql "--json"` is a value, not the flag).
+  let debug = argv.includes("--debug");
+  let json = argv.includes("--json");
   let wroteStdout = false;
   const stdout = {
     isTTY: rt.stdout.isTTY,
@@ -61,6 +63,8 @@ async function main(): Promise<number> {
       columns: rt.stdout.columns,
     },
     async ({ spec, opts, args }) => {
+      json = out.json = opts.json === true;
+      debug = ctx.debug = opts.debug === true;
       const result = await spec.run(ctx, opts, args);
       if (typeof result === "number") code = result;
     },

@@ -64,7 +64,11 @@ export async function readMigrationDir(dir: string): Promise<MigrationFile[]> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new UsageError(
-      code === "ENOENT" ? `migrations directory not found: ${dir}` : `cannot read migrations directory ${dir}: ${(e as Error).message}`,
+      code === "ENOENT"
+        ? `migrations directory not found: ${dir}`
+        : code === "ENOTDIR"
+          ? `migrations directory ${dir} is a file, not a directory`
+          : `cannot read migrations directory ${dir}: ${(e as Error).message}`,
       { hint: "pass --path DIR or set MIGRATIONS_DIR; create it with `eve db new <description>`" },
     );
   }

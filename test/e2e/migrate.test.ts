@@ -165,6 +165,10 @@ describe("eve db migrate", () => {
     const json = await runEve(["db", "migrate", "--url", u.toString(), "--path", dir, "--json"]);
     expect(JSON.parse(json.stdout).error.code).toBe("E_AUTH");
     expect(json.stdout).not.toContain("wrong-pass-123");
+    // `--json` as an option's value is not the flag: no JSON document for this error.
+    const value = await runEve(["db", "migrate", "--url", u.toString(), "--path", "--json"]);
+    expect(value.stderr).toContain("migrations directory not found");
+    expect(value.stdout).toBe("");
     const debug = await runEve(["db", "migrate", "--url", u.toString(), "--path", dir, "--debug"]);
     expect(debug.stderr).not.toContain("wrong-pass-123");
   });

@@ -61,6 +61,9 @@ describe("migration file names", () => {
     expect(err.message).toContain("20260101000003_Bad.sql");
     const missing = await readMigrationDir(`${dir}/nope`).catch((e) => e);
     expect(missing.message).toContain("migrations directory not found");
+    const file = await readMigrationDir(`${dir}/20260101000001_a.sql`).catch((e) => e);
+    expect(file.message).toContain("is a file, not a directory");
+    expect(file.exitCode).toBe(2);
   });
 });
 
