@@ -36,21 +36,94 @@ export function normalizeText(text: string): string {
 }
 
 /** Problems with a list of file names: bad patterns and duplicate versions. */
-export function validateNames(names: string[]): string[] {
-  const problems: string[] = [];
+export interface NameProblems {
+  /** Names that do not match the pattern. */
+  badNames: string[];
+  /** Versions used by more than one file. */
+  duplicates: Array<{ version: string; files: string[] }>;
+}
+
+export function validateNames(names: string[]): NameProblems {
+  const badNames: string[] = [];
   const byVersion = new Map<string, string[]>();
   for (const n of names) {
     const m = FILE_PATTERN.exec(n);
     if (!m) {
-      problems.push(`${n}: name must match YYYYMMDDHHmmss_description.sql (lowercase a-z, 0-9, _)`);
+      badNames.push(n);
       continue;
     }
     byVersion.set(m[1]!, [...(byVersion.get(m[1]!) ?? []), n]);
   }
-  for (const [v, files] of byVersion) {
-    if (files.length > 1) problems.push(`version ${v} is used by ${files.length} files: ${files.join(", ")}`);
+  const duplicates = [...byVersion].filter(([, files]) => files.length > 1).map(([version, files]) => ({ version, files }));
+  return { badNames, duplicates };
+}
+
+const plural = (n: number, one: string, many = one + "s") => `${n} ${n === 1 ? one : many}`;
+
+/** The name report: a header counting bad names and duplicate groups, then one line per problem. */
+export function nameProblemsError(dir: string, p: NameProblems): UsageError | undefined {
+  if (!p.badNames.length && !p.duplicates.length) return undefined;
+  const parts: string[] = [];
+  if (p.badNames.length) parts.push(plural(p.badNames.length, "invalid migration file name"));
+  if (p.duplicates.length) {
+    const files = p.duplicates.reduce((n, d) => n + d.files.length, 0);
+    parts.push(`${plural(p.duplicates.length, "duplicate version")} (${plural(files, "file")})`);
   }
-  return problems;
+  const lines = [
+    ...p.badNames.map((n) => `  ${n}`),
+    ...p.duplicates.map((d) => `  version ${d.version} is used by ${d.files.join(", ")}`),
+  ];
+  return new UsageError(`${parts.join(" and ")} in ${dir}:`, {
+    context: lines,
+    hint: p.badNames.length
+      ? "names must match YYYYMMDDHHmmss_description.sql (lowercase a-z, 0-9, _), e.g. 20260128100000_create_users.sql; nothing was applied"
+      : "give each file its own version (eve db new makes one); nothing was applied",
+    details: { badNames: p.badNames, duplicateVersions: p.duplicates },
+  });
+}
+
+/**
+ * The first byte of `bytes` that is not part of valid UTF-8, with its 1-based
+ * line, or undefined when the whole buffer is valid.
+ */
+export function findInvalidUtf8(bytes: Uint8Array): { offset: number; line: number } | undefined {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return undefined;
+  } catch {
+    /* locate it below */
+  }
+  let line = 1;
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      if (b === 10) line++;
+      i++;
+      continue;
+    }
+    // Sequence length and the allowed range of the second byte (no overlongs, surrogates or > U+10FFFF).
+    let len = 0;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) len = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+      len = 3;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      len = 4;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return { offset: i, line };
+    for (let k = 1; k < len; k++) {
+      const c = bytes[i + k];
+      const [min, max] = k === 1 ? [lo, hi] : [0x80, 0xbf];
+      if (c === undefined || c < min || c > max) return { offset: i, line };
+    }
+    i += len;
+  }
+  return undefined;
 }
 
 /**
@@ -73,19 +146,31 @@ export async function readMigrationDir(dir: string): Promise<MigrationFile[]> {
     );
   }
   const names = entries.filter((n) => n.toLowerCase().endsWith(".sql")).sort();
-  const problems = validateNames(names);
-  if (problems.length) {
-    throw new UsageError(`${problems.length} invalid migration file name${problems.length > 1 ? "s" : ""} in ${dir}: ${problems.join("; ")}`, {
-      hint: "rename the files (example: 20260128100000_create_users.sql); nothing was applied",
-      details: { problems },
-    });
+  const bad = nameProblemsError(dir, validateNames(names));
+  if (bad) throw bad;
+  const read = await Promise.all(names.map((n) => readMigrationFile(join(dir, n), n)));
+  // Every file that is not valid UTF-8, at once, before any database work.
+  const invalid = read.filter((r): r is { invalid: string } => "invalid" in r).map((r) => r.invalid);
+  if (invalid.length) {
+    throw new UsageError(
+      invalid.length === 1 ? invalid[0]! : `${invalid.length} migration files are not valid UTF-8 in ${dir}:`,
+      {
+        ...(invalid.length > 1 ? { context: invalid.map((i) => `  ${i}`) } : {}),
+        hint: "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8 in > out); byte offsets count from 0; nothing was applied",
+        details: { invalidUtf8: invalid },
+      },
+    );
   }
-  const files = await Promise.all(names.map((n) => readMigrationFile(join(dir, n), n)));
+  const files = read.filter((r): r is MigrationFile => !("invalid" in r));
   return files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
 
-async function readMigrationFile(path: string, name: string): Promise<MigrationFile> {
+async function readMigrationFile(path: string, name: string): Promise<MigrationFile | { invalid: string }> {
   const bytes = new Uint8Array(await readFile(path));
+  const bad = findInvalidUtf8(bytes);
+  if (bad) {
+    return { invalid: `${name}: invalid UTF-8 byte 0x${bytes[bad.offset]!.toString(16).padStart(2, "0")} at line ${bad.line}, byte offset ${bad.offset}` };
+  }
   const m = FILE_PATTERN.exec(name)!;
   const raw = new TextDecoder().decode(bytes);
   const text = raw.replace(/^\uFEFF/, "");

@@ -8,10 +8,21 @@ export interface HistoryRow {
   name: string;
   checksum: string;
   applied_at: Date;
-  /** applied | baselined | marked (null for rows written by the original runner). */
+  /** applied | baselined | marked | empty | running (null for rows written by the original runner). */
   kind: string | null;
   duration_ms: number | null;
   details: unknown;
+  /** For a `running` row: how many statements of the no-transaction file completed. */
+  statements_done?: number | null;
+}
+
+/** A file run statement by statement that did not finish (a kill, a failure). */
+export interface Running {
+  row: HistoryRow;
+  /** undefined when the file is gone. */
+  file?: MigrationFile;
+  /** Set when the file changed since it started. */
+  drift?: Drift;
 }
 
 export interface Drift {
@@ -31,6 +42,8 @@ export interface Plan {
   missing: HistoryRow[];
   /** Pending files older than the newest applied version. */
   outOfOrder: MigrationFile[];
+  /** Partially applied no-transaction files (history rows of kind `running`). */
+  running: Running[];
 }
 
 /** Key a history row by version when the name carries one, else by name. */
@@ -41,8 +54,9 @@ function rowKey(name: string): string {
 export function plan(files: MigrationFile[], rows: HistoryRow[]): Plan {
   const byKey = new Map<string, HistoryRow>();
   for (const r of rows) byKey.set(rowKey(r.name), r);
-  const out: Plan = { applied: [], pending: [], drifted: [], lineEndingOnly: [], missing: [], outOfOrder: [] };
+  const out: Plan = { applied: [], pending: [], drifted: [], lineEndingOnly: [], missing: [], outOfOrder: [], running: [] };
   const seen = new Set<string>();
+  let newest = "";
   for (const f of files) {
     const row = byKey.get(f.version);
     if (!row) {
@@ -50,6 +64,16 @@ export function plan(files: MigrationFile[], rows: HistoryRow[]): Plan {
       continue;
     }
     seen.add(f.version);
+    if (f.version > newest) newest = f.version;
+    if (row.kind === "running") {
+      const running: Running = { row, file: f };
+      if (row.checksum !== f.checksum && !sameExceptLineEndings(f, row.checksum)) {
+        running.drift = { name: f.name, storedChecksum: row.checksum, fileChecksum: f.checksum };
+        out.drifted.push(running.drift);
+      }
+      out.running.push(running);
+      continue;
+    }
     out.applied.push({ file: f, row });
     // Rows marked by --baseline VERSION never ran, so their stored sum is still the file's.
     if (row.checksum !== f.checksum) {
@@ -58,9 +82,13 @@ export function plan(files: MigrationFile[], rows: HistoryRow[]): Plan {
       else out.drifted.push(d);
     }
   }
-  for (const r of rows) if (!seen.has(rowKey(r.name))) out.missing.push(r);
-  const newestApplied = out.applied.reduce((m, a) => (a.file.version > m ? a.file.version : m), "");
-  out.outOfOrder = out.pending.filter((f) => f.version < newestApplied);
+  for (const r of rows) {
+    if (seen.has(rowKey(r.name))) continue;
+    if (r.kind === "running") out.running.push({ row: r });
+    else out.missing.push(r);
+  }
+  // A partially applied file counts as started: pending files older than it are out of order.
+  out.outOfOrder = out.pending.filter((f) => f.version < newest);
   return out;
 }
 

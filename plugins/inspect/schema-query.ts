@@ -1,7 +1,8 @@
 /**
- * The `eve db schema` engine: one catalog query (schema-sql.ts), then the raw
- * catalog codes are decoded into the SchemaResult shape. Takes a Db, returns
- * data; never prints.
+ * The `eve db schema` engine: one query per object kind (schema-sql.ts), sent
+ * pipelined in one read-only REPEATABLE READ transaction, then assembled into the
+ * SchemaResult shape with Maps keyed by oid, decoding raw catalog codes on the
+ * way. Linear in the number of objects. Takes a Db, returns data; never prints.
  */
 import { mapDbError, SqlError, type Db } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
@@ -20,7 +21,7 @@ import type {
   Trigger,
   View,
 } from "./schema.ts";
-import { SCHEMA_SQL } from "./schema-sql.ts";
+import * as Q from "./schema-sql.ts";
 
 export interface SchemaOptions {
   /** Only these schemas (exact names). */
@@ -30,12 +31,15 @@ export interface SchemaOptions {
 }
 
 interface RawColumn extends Omit<Column, "identity"> {
+  rel: number;
+  num: number;
   identity: string;
 }
 interface RawConstraint {
+  rel: number;
   name: string;
   type: string;
-  columns: string[];
+  keys: number[] | null;
   definition: string;
   deferrable: boolean;
   initiallyDeferred: boolean;
@@ -48,13 +52,17 @@ interface RawConstraint {
   match: string;
 }
 interface RawTrigger {
+  rel: number;
   name: string;
   type: number;
   enabled: string;
   function: string;
   definition: string;
 }
+type RawIndex = Index & { rel: number };
+type RawPartition = Table["partitions"][number] & { rel: number };
 interface RawRelation {
+  oid: number;
   schema: string;
   name: string;
   kind: string;
@@ -71,7 +79,12 @@ interface RawRelation {
   parentName: string | null;
   partitionBound: string | null;
   definition: string | null;
+}
+/** A relation with the rows of the per-relation queries attached. */
+interface Assembled extends RawRelation {
   columns: RawColumn[];
+  /** Column names by attnum, for constraint keys. */
+  names: string[];
   constraints: RawConstraint[];
   indexes: Index[];
   triggers: RawTrigger[];
@@ -89,13 +102,13 @@ type RawRoutine = Omit<Routine, "kind" | "signature" | "volatility" | "config"> 
   volatility: string;
   config: string[] | null;
 };
-interface RawRow {
-  database: string;
-  server_version: string;
-  version_num: number;
+type RawEnum = Enum & { oid: number; array_oid: number };
+interface Raw {
+  meta: { database: string; server_version: string; version_num: number };
   schemas: Array<{ name: string; owner: string; comment: string | null }>;
-  relations: RawRelation[];
-  enums: Enum[];
+  relations: Assembled[];
+  enums: RawEnum[];
+  usedTypes: Set<number> | null;
   sequences: RawSequence[];
   functions: RawRoutine[];
   extensions: SchemaResult["extensions"];
@@ -108,10 +121,9 @@ interface RawRow {
 export async function inspectSchema(db: Db, opts: SchemaOptions = {}): Promise<SchemaResult> {
   const schemas = opts.schemas?.length ? [...new Set(opts.schemas)] : null;
   const tables = opts.tables?.length ? [...new Set(opts.tables)] : null;
-  let raw: RawRow;
+  let raw: Raw;
   try {
-    const rows = await db.unsafe(SCHEMA_SQL, [schemas ? JSON.stringify(schemas) : null, tables ? JSON.stringify(tables) : null]);
-    raw = rows[0] as unknown as RawRow;
+    raw = await fetchCatalog(db, schemas, tables);
   } catch (e) {
     const err = mapDbError(e);
     // A catalog column this query needs is missing: the server predates PostgreSQL 12.
@@ -128,8 +140,60 @@ export async function inspectSchema(db: Db, opts: SchemaOptions = {}): Promise<S
   return result;
 }
 
+async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] | null): Promise<Raw> {
+  const p1 = [schemas ? JSON.stringify(schemas) : null];
+  const p2 = [...p1, tables ? JSON.stringify(tables) : null];
+  const rows = await db.begin("isolation level repeatable read read only", (tx) => {
+    const q = <T>(text: string, params: Array<string | null> = []) => tx.unsafe(text, params) as unknown as Promise<T[]>;
+    // Sent back to back on one connection: postgres.js pipelines them.
+    return Promise.all([
+      q<Raw["meta"]>(Q.META_SQL),
+      q<Raw["schemas"][number]>(Q.SCHEMAS_SQL, p1),
+      q<RawRelation>(Q.RELATIONS_SQL, p2),
+      q<RawColumn>(Q.COLUMNS_SQL, p2),
+      q<RawConstraint>(Q.CONSTRAINTS_SQL, p2),
+      q<RawIndex>(Q.INDEXES_SQL, p2),
+      q<RawTrigger>(Q.TRIGGERS_SQL, p2),
+      q<RawPartition>(Q.PARTITIONS_SQL, p2),
+      q<RawEnum>(Q.ENUMS_SQL, p1),
+      tables ? q<{ oid: number }>(Q.USED_TYPES_SQL, p2) : Promise.resolve(null),
+      q<RawSequence>(Q.SEQUENCES_SQL, p2),
+      q<RawRoutine>(Q.FUNCTIONS_SQL, p2),
+      q<SchemaResult["extensions"][number]>(Q.EXTENSIONS_SQL),
+    ] as const);
+  });
+  const [meta, schemaRows, relRows, colRows, conRows, idxRows, trgRows, partRows, enumRows, usedRows, seqRows, fnRows, extRows] = rows;
+  const rels = new Map<number, Assembled>();
+  const relations = relRows.map((r) => {
+    const a: Assembled = { ...r, columns: [], names: [], constraints: [], indexes: [], triggers: [], partitions: [] };
+    rels.set(r.oid, a);
+    return a;
+  });
+  // Each per-relation query returns rows for relations in scope only, grouped by relation.
+  for (const c of colRows) {
+    const r = rels.get(c.rel);
+    if (!r) continue;
+    r.columns.push(c);
+    r.names[c.num] = c.name;
+  }
+  for (const c of conRows) rels.get(c.rel)?.constraints.push(c);
+  for (const { rel, ...i } of idxRows) rels.get(rel)?.indexes.push(i);
+  for (const t of trgRows) rels.get(t.rel)?.triggers.push(t);
+  for (const { rel, ...p } of partRows) rels.get(rel)?.partitions.push(p);
+  return {
+    meta: meta[0]!,
+    schemas: schemaRows.map(({ name, owner, comment }) => ({ name, owner, comment })),
+    relations,
+    enums: enumRows,
+    usedTypes: usedRows ? new Set(usedRows.map((u) => u.oid)) : null,
+    sequences: seqRows,
+    functions: fnRows,
+    extensions: extRows.map(({ name, version, schema }) => ({ name, version, schema })),
+  };
+}
+
 /** A filter that names nothing is almost always a typo: say so instead of printing an empty tree. */
-function checkFilters(raw: RawRow, schemas: string[] | null, tables: string[] | null): void {
+function checkFilters(raw: Raw, schemas: string[] | null, tables: string[] | null): void {
   if (schemas) {
     const found = new Set(raw.schemas.map((s) => s.name));
     const missing = schemas.filter((s) => !found.has(s));
@@ -151,7 +215,8 @@ function checkFilters(raw: RawRow, schemas: string[] | null, tables: string[] | 
   }
 }
 
-function build(raw: RawRow, schemas: string[] | null, tables: string[] | null): SchemaResult {
+function build(raw: Raw, schemas: string[] | null, tables: string[] | null): SchemaResult {
+  const v = raw.meta.version_num;
   const entries = new Map<string, SchemaEntry>();
   for (const s of raw.schemas) {
     entries.set(s.name, { ...s, tables: [], views: [], materializedViews: [], enums: [], sequences: [], functions: [] });
@@ -159,18 +224,22 @@ function build(raw: RawRow, schemas: string[] | null, tables: string[] | null): 
   const entry = (name: string) => entries.get(name)!;
   for (const r of raw.relations) {
     if (r.kind === "v") entry(r.schema).views.push(toView(r));
-    else if (r.kind === "m") entry(r.schema).materializedViews.push(toMatview(r, raw.version_num));
-    else entry(r.schema).tables.push(toTable(r, raw.version_num));
+    else if (r.kind === "m") entry(r.schema).materializedViews.push(toMatview(r, v));
+    else entry(r.schema).tables.push(toTable(r, v));
   }
-  for (const e of raw.enums) entry(e.schema).enums.push(e);
+  for (const { oid, array_oid, ...e } of raw.enums) {
+    // With --table: only the enums the shown columns use (directly or as arrays).
+    if (raw.usedTypes && !raw.usedTypes.has(oid) && !raw.usedTypes.has(array_oid)) continue;
+    entry(e.schema).enums.push(e);
+  }
   for (const s of raw.sequences) entry(s.schema).sequences.push(toSequence(s));
   for (const f of raw.functions) entry(f.schema).functions.push(toRoutine(f));
   let list = [...entries.values()];
   // With --table, schemas holding none of the named objects are noise.
   if (tables) list = list.filter((s) => s.tables.length || s.views.length || s.materializedViews.length || s.sequences.length);
   return {
-    database: raw.database,
-    serverVersion: raw.server_version.split(" ")[0]!,
+    database: raw.meta.database,
+    serverVersion: raw.meta.server_version.split(" ")[0]!,
     filter: { schemas, tables },
     schemas: list,
     extensions: raw.extensions,
@@ -184,7 +253,7 @@ function rowEstimate(r: RawRelation, versionNum: number): number | null {
   return Math.round(r.reltuples);
 }
 
-function toColumn(c: RawColumn): Column {
+function toColumn({ rel: _rel, num: _num, ...c }: RawColumn): Column {
   return { ...c, identity: c.identity === "a" ? "always" : c.identity === "d" ? "by default" : null };
 }
 
@@ -198,11 +267,12 @@ const fkActions: Record<string, ForeignKey["onDelete"]> = {
 };
 const matchTypes: Record<string, ForeignKey["match"]> = { s: "simple", f: "full", p: "partial" };
 
-function toTable(r: RawRelation, v: number): Table {
+function toTable(r: Assembled, v: number): Table {
   const constraints: Constraint[] = [];
   const foreignKeys: ForeignKey[] = [];
   for (const c of r.constraints) {
-    const common = { name: c.name, columns: c.columns, definition: c.definition, deferrable: c.deferrable, initiallyDeferred: c.initiallyDeferred, validated: c.validated };
+    const columns = (c.keys ?? []).map((k) => r.names[k] ?? `#${k}`);
+    const common = { name: c.name, columns, definition: c.definition, deferrable: c.deferrable, initiallyDeferred: c.initiallyDeferred, validated: c.validated };
     if (c.type === "f") {
       foreignKeys.push({
         ...common,
@@ -234,7 +304,7 @@ function toTable(r: RawRelation, v: number): Table {
   };
 }
 
-function toView(r: RawRelation): View {
+function toView(r: Assembled): View {
   return {
     schema: r.schema,
     name: r.name,
@@ -247,7 +317,7 @@ function toView(r: RawRelation): View {
   };
 }
 
-function toMatview(r: RawRelation, v: number): MaterializedView {
+function toMatview(r: Assembled, v: number): MaterializedView {
   return {
     schema: r.schema,
     name: r.name,
@@ -278,7 +348,7 @@ function toTrigger(t: RawTrigger): Trigger {
 }
 
 function toSequence(s: RawSequence): Sequence {
-  const { ownerSchema, ownerTable, ownerColumn, identity, ...rest } = s;
+  const { oid: _oid, ownerSchema, ownerTable, ownerColumn, identity, ...rest } = s as RawSequence & { oid?: number };
   return {
     ...rest,
     ownedBy: ownerTable && ownerColumn ? { schema: ownerSchema!, table: ownerTable, column: ownerColumn } : null,

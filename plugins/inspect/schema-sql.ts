@@ -1,231 +1,200 @@
 /**
- * The catalog query behind `eve db schema`: one statement, one round trip,
- * returning one row whose columns are JSON arrays (schemas, relations,
- * enums, sequences, functions, extensions). Raw catalog codes (relkind,
- * contype, tgtype …) are decoded in schema-query.ts.
+ * The catalog queries behind `eve db schema`: one set-based query per object
+ * kind, each a plain join over the catalogs (hash joins, no correlated lookups
+ * into CTEs), returning flat rows that schema-query.ts assembles with Maps. They
+ * run pipelined in one REPEATABLE READ transaction, so they see one snapshot and
+ * cost one round trip. Time grows linearly with the number of objects.
  *
- * $1: JSON array of schema names or null (all user schemas).
- * $2: JSON array of table names ("name" or "schema.name") or null (all).
+ * The queries take up to two parameters (those that name $2 also name $1):
+ * $1: JSON array of schema names, or null (all user schemas).
+ * $2: JSON array of relation names ("name" or "schema.name"), or null (all).
  *
  * System schemas (pg_*, information_schema) and objects that belong to an
  * extension (pg_depend deptype 'e') are left out. Needs PostgreSQL 12+.
+ * Raw catalog codes (relkind, contype, tgtype …) are decoded in schema-query.ts.
  */
 
-/** `not exists` clause: the object is not a member of an extension. */
-const notExtension = (classid: string, oid: string) =>
-  `not exists (select 1 from pg_depend d where d.classid = '${classid}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+/** The filter lists as arrays (null when not filtering), evaluated once per query. */
+const schemaList = `array(select jsonb_array_elements_text($1::text::jsonb))`;
+const tableList = `array(select jsonb_array_elements_text($2::text::jsonb))`;
 
-export const SCHEMA_SQL = `
-with
-filt as (select $1::text::jsonb as schemas, $2::text::jsonb as tables),
-nsp as (
-  select n.oid, n.nspname, pg_get_userbyid(n.nspowner) as owner, obj_description(n.oid, 'pg_namespace') as comment
-  from pg_namespace n, filt
-  where n.nspname !~ '^pg_' and n.nspname <> 'information_schema'
-    and ${notExtension("pg_namespace", "n.oid")}
-    and (filt.schemas is null or n.nspname in (select jsonb_array_elements_text(filt.schemas)))
-),
-rel as (
-  select c.oid, c.relname, c.relkind, n.nspname
-  from pg_class c join nsp n on n.oid = c.relnamespace, filt
-  where c.relkind in ('r', 'p', 'v', 'm', 'f')
-    and ${notExtension("pg_class", "c.oid")}
-    and (filt.tables is null
-         or c.relname in (select jsonb_array_elements_text(filt.tables))
-         or n.nspname || '.' || c.relname in (select jsonb_array_elements_text(filt.tables)))
-),
-cols as (
-  select a.attrelid, json_agg(json_build_object(
-      'name', a.attname,
-      'type', format_type(a.atttypid, a.atttypmod),
-      'nullable', not a.attnotnull,
-      'default', case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end,
-      'identity', a.attidentity,
-      'generated', case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end,
-      'comment', col_description(a.attrelid, a.attnum)
-    ) order by a.attnum) as list
-  from pg_attribute a
-  join rel r on r.oid = a.attrelid
-  left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-  where a.attnum > 0 and not a.attisdropped
-  group by a.attrelid
-),
-cons as (
-  select con.conrelid, json_agg(json_build_object(
-      'name', con.conname,
-      'type', con.contype,
-      'columns', (select coalesce(json_agg(a.attname order by k.ord), '[]')
-                  from unnest(con.conkey) with ordinality k(num, ord)
-                  join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num),
-      'definition', pg_get_constraintdef(con.oid, true),
-      'deferrable', con.condeferrable,
-      'initiallyDeferred', con.condeferred,
-      'validated', con.convalidated,
-      'refSchema', fn.nspname,
-      'refTable', fc.relname,
-      'refColumns', (select json_agg(a.attname order by k.ord)
-                     from unnest(con.confkey) with ordinality k(num, ord)
-                     join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num),
-      'onUpdate', con.confupdtype,
-      'onDelete', con.confdeltype,
-      'match', con.confmatchtype
-    ) order by con.conname) as list
-  from pg_constraint con
-  join rel r on r.oid = con.conrelid
-  left join pg_class fc on fc.oid = con.confrelid
-  left join pg_namespace fn on fn.oid = fc.relnamespace
-  where con.contype in ('p', 'u', 'c', 'x', 'f')
-    -- A foreign key to a partitioned table gets one hidden copy per partition.
-    and not exists (select 1 from pg_constraint pc where pc.oid = con.conparentid and pc.conrelid = con.conrelid)
-  group by con.conrelid
-),
-idx as (
-  select i.indrelid, json_agg(json_build_object(
-      'name', ic.relname,
-      'definition', pg_get_indexdef(i.indexrelid),
-      'method', am.amname,
-      'unique', i.indisunique,
-      'primary', i.indisprimary,
-      'valid', i.indisvalid,
-      'predicate', pg_get_expr(i.indpred, i.indrelid, true),
-      'columns', (select json_agg(pg_get_indexdef(i.indexrelid, k, true) order by k) from generate_series(1, i.indnkeyatts) k),
-      'include', (select coalesce(json_agg(pg_get_indexdef(i.indexrelid, k, true) order by k), '[]')
-                  from generate_series(i.indnkeyatts + 1, i.indnatts) k),
-      'constraint', (select con.conname from pg_constraint con
-                     where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p', 'u', 'x') limit 1)
-    ) order by ic.relname) as list
-  from pg_index i
-  join rel r on r.oid = i.indrelid
-  join pg_class ic on ic.oid = i.indexrelid
-  join pg_am am on am.oid = ic.relam
-  group by i.indrelid
-),
-trg as (
-  select t.tgrelid, json_agg(json_build_object(
-      'name', t.tgname,
-      'type', t.tgtype,
-      'enabled', t.tgenabled,
-      'function', quote_ident(pn.nspname) || '.' || quote_ident(p.proname),
-      'definition', pg_get_triggerdef(t.oid, true)
-    ) order by t.tgname) as list
-  from pg_trigger t
-  join rel r on r.oid = t.tgrelid
-  join pg_proc p on p.oid = t.tgfoid
-  join pg_namespace pn on pn.oid = p.pronamespace
-  where not t.tgisinternal
-  group by t.tgrelid
-),
-parts as (
-  select inh.inhparent, json_agg(json_build_object(
-      'schema', pn.nspname, 'name', pc.relname, 'bound', pg_get_expr(pc.relpartbound, pc.oid)
-    ) order by pn.nspname, pc.relname) as list
-  from pg_inherits inh
-  join rel r on r.oid = inh.inhparent and r.relkind = 'p'
-  join pg_class pc on pc.oid = inh.inhrelid
-  join pg_namespace pn on pn.oid = pc.relnamespace
-  group by inh.inhparent
-),
-seqs as (
-  select c.oid, n.nspname, c.relname, s.*, d.deptype as dep, oc.relname as owner_table, on2.nspname as owner_schema, oa.attname as owner_column
-  from pg_sequence s
-  join pg_class c on c.oid = s.seqrelid
-  join nsp n on n.oid = c.relnamespace
-  left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = c.oid
-    and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')
-  left join pg_class oc on oc.oid = d.refobjid
-  left join pg_namespace on2 on on2.oid = oc.relnamespace
-  left join pg_attribute oa on oa.attrelid = d.refobjid and oa.attnum = d.refobjsubid,
-  filt
-  where ${notExtension("pg_class", "c.oid")}
-    and (filt.tables is null
-         or c.relname in (select jsonb_array_elements_text(filt.tables))
-         or n.nspname || '.' || c.relname in (select jsonb_array_elements_text(filt.tables))
-         or d.refobjid in (select oid from rel))
-)
-select
-  current_database() as database,
-  current_setting('server_version') as server_version,
-  current_setting('server_version_num')::int as version_num,
-  (select coalesce(json_agg(json_build_object('name', nspname, 'owner', owner, 'comment', comment) order by nspname), '[]') from nsp) as schemas,
-  (select coalesce(json_agg(json_build_object(
-      'schema', r.nspname,
-      'name', r.relname,
-      'kind', r.relkind,
-      'owner', pg_get_userbyid(c.relowner),
-      'comment', obj_description(c.oid, 'pg_class'),
-      'reltuples', c.reltuples,
-      'relpages', c.relpages,
-      'rlsEnabled', c.relrowsecurity,
-      'rlsForced', c.relforcerowsecurity,
-      'options', c.reloptions,
-      'populated', c.relispopulated,
-      'partitionKey', case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end,
-      'parentSchema', pn.nspname,
-      'parentName', pc.relname,
-      'partitionBound', case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end,
-      'definition', case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end,
-      'columns', coalesce(cols.list, '[]'),
-      'constraints', coalesce(cons.list, '[]'),
-      'indexes', coalesce(idx.list, '[]'),
-      'triggers', coalesce(trg.list, '[]'),
-      'partitions', coalesce(parts.list, '[]')
-    ) order by r.nspname, r.relname), '[]')
-   from rel r
-   join pg_class c on c.oid = r.oid
-   left join pg_inherits inh on c.relispartition and inh.inhrelid = c.oid
-   left join pg_class pc on pc.oid = inh.inhparent
-   left join pg_namespace pn on pn.oid = pc.relnamespace
-   left join cols on cols.attrelid = r.oid
-   left join cons on cons.conrelid = r.oid
-   left join idx on idx.indrelid = r.oid
-   left join trg on trg.tgrelid = r.oid
-   left join parts on parts.inhparent = r.oid) as relations,
-  (select coalesce(json_agg(json_build_object(
-      'schema', n.nspname,
-      'name', t.typname,
-      'owner', pg_get_userbyid(t.typowner),
-      'comment', obj_description(t.oid, 'pg_type'),
-      'values', (select coalesce(json_agg(e.enumlabel order by e.enumsortorder), '[]') from pg_enum e where e.enumtypid = t.oid)
-    ) order by n.nspname, t.typname), '[]')
-   from pg_type t join nsp n on n.oid = t.typnamespace, filt
-   where t.typtype = 'e' and ${notExtension("pg_type", "t.oid")}
-     and (filt.tables is null or exists (
-       select 1 from pg_attribute a join rel r on r.oid = a.attrelid
-       where a.attnum > 0 and not a.attisdropped and a.atttypid in (t.oid, t.typarray)))) as enums,
-  (select coalesce(json_agg(json_build_object(
-      'schema', s.nspname,
-      'name', s.relname,
-      'type', format_type(s.seqtypid, null),
-      'start', s.seqstart::text,
-      'increment', s.seqincrement::text,
-      'min', s.seqmin::text,
-      'max', s.seqmax::text,
-      'cache', s.seqcache::text,
-      'cycle', s.seqcycle,
-      'lastValue', case when has_sequence_privilege(s.oid, 'SELECT,USAGE') then pg_sequence_last_value(s.oid)::text end,
-      'ownerSchema', s.owner_schema,
-      'ownerTable', s.owner_table,
-      'ownerColumn', s.owner_column,
-      'identity', s.dep = 'i',
-      'comment', obj_description(s.oid, 'pg_class')
-    ) order by s.nspname, s.relname), '[]') from seqs s) as sequences,
-  (select coalesce(json_agg(json_build_object(
-      'schema', n.nspname,
-      'name', p.proname,
-      'kind', p.prokind,
-      'identityArguments', pg_get_function_identity_arguments(p.oid),
-      'arguments', pg_get_function_arguments(p.oid),
-      'returns', case when p.prokind <> 'p' then pg_get_function_result(p.oid) end,
-      'language', l.lanname,
-      'volatility', p.provolatile,
-      'strict', p.proisstrict,
-      'securityDefiner', p.prosecdef,
-      'config', p.proconfig,
-      'owner', pg_get_userbyid(p.proowner),
-      'comment', obj_description(p.oid, 'pg_proc')
-    ) order by n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), '[]')
-   from pg_proc p join nsp n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang, filt
-   where filt.tables is null and ${notExtension("pg_proc", "p.oid")}) as functions,
-  (select coalesce(json_agg(json_build_object('name', e.extname, 'version', e.extversion, 'schema', n.nspname) order by e.extname), '[]')
-   from pg_extension e join pg_namespace n on n.oid = e.extnamespace) as extensions
-`;
+/** `not exists` clause: the object is not a member of an extension. */
+const notExtension = (catalog: string, oid: string) =>
+  `not exists (select from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+
+/** A user schema (alias `n`) inside the --schema filter. */
+const userSchema = (n = "n") =>
+  `${n}.nspname !~ '^pg_' and ${n}.nspname <> 'information_schema'
+   and ($1::text is null or ${n}.nspname::text = any(${schemaList}))
+   and ${notExtension("pg_namespace", `${n}.oid`)}`;
+
+/** A relation (alias `c`, its schema `n`) inside both filters. */
+const relInScope = (c = "c", n = "n") =>
+  `${c}.relkind in ('r', 'p', 'v', 'm', 'f')
+   and ${userSchema(n)}
+   and ($2::text is null or ${c}.relname::text = any(${tableList}) or ${n}.nspname || '.' || ${c}.relname = any(${tableList}))
+   and ${notExtension("pg_class", `${c}.oid`)}`;
+
+/** FROM clause of every per-relation query: the relations in scope as `c`, schema `n`. */
+const scopedRelations = `pg_class c join pg_namespace n on n.oid = c.relnamespace`;
+
+export const META_SQL = `
+select current_database() as database,
+       current_setting('server_version') as server_version,
+       current_setting('server_version_num')::int as version_num`;
+
+export const SCHEMAS_SQL = `
+select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, d.description as comment
+from pg_namespace n
+left join pg_description d on d.classoid = 'pg_namespace'::regclass and d.objoid = n.oid and d.objsubid = 0
+where ${userSchema()}
+order by n.nspname`;
+
+export const RELATIONS_SQL = `
+select c.oid, n.nspname as schema, c.relname as name, c.relkind as kind,
+       pg_get_userbyid(c.relowner) as owner, d.description as comment,
+       c.reltuples, c.relpages, c.relrowsecurity as "rlsEnabled", c.relforcerowsecurity as "rlsForced",
+       to_json(c.reloptions) as options, c.relispopulated as populated,
+       case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as "partitionKey",
+       pn.nspname as "parentSchema", pc.relname as "parentName",
+       case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as "partitionBound",
+       case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as definition
+from ${scopedRelations}
+left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = c.oid and d.objsubid = 0
+left join pg_inherits inh on c.relispartition and inh.inhrelid = c.oid
+left join pg_class pc on pc.oid = inh.inhparent
+left join pg_namespace pn on pn.oid = pc.relnamespace
+where ${relInScope()}
+order by n.nspname, c.relname`;
+
+export const COLUMNS_SQL = `
+select a.attrelid as rel, a.attnum as num, a.attname as name,
+       format_type(a.atttypid, a.atttypmod) as type,
+       not a.attnotnull as nullable,
+       case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end as "default",
+       a.attidentity as identity,
+       case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end as generated,
+       d.description as comment
+from ${scopedRelations}
+join pg_attribute a on a.attrelid = c.oid
+left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = a.attrelid and d.objsubid = a.attnum
+where a.attnum > 0 and not a.attisdropped and ${relInScope()}
+order by a.attrelid, a.attnum`;
+
+export const CONSTRAINTS_SQL = `
+select con.conrelid as rel, con.conname as name, con.contype as type, to_json(con.conkey) as keys,
+       pg_get_constraintdef(con.oid, true) as definition,
+       con.condeferrable as deferrable, con.condeferred as "initiallyDeferred", con.convalidated as validated,
+       fn.nspname as "refSchema", fc.relname as "refTable",
+       case when con.contype = 'f' then
+         (select json_agg(fa.attname order by k.ord)
+          from unnest(con.confkey) with ordinality k(num, ord)
+          join pg_attribute fa on fa.attrelid = con.confrelid and fa.attnum = k.num) end as "refColumns",
+       con.confupdtype as "onUpdate", con.confdeltype as "onDelete", con.confmatchtype as match
+from ${scopedRelations}
+join pg_constraint con on con.conrelid = c.oid
+left join pg_class fc on fc.oid = con.confrelid
+left join pg_namespace fn on fn.oid = fc.relnamespace
+-- A foreign key to a partitioned table gets one hidden copy per partition.
+left join pg_constraint pcon on pcon.oid = con.conparentid and pcon.conrelid = con.conrelid
+where con.contype in ('p', 'u', 'c', 'x', 'f') and pcon.oid is null and ${relInScope()}
+order by con.conrelid, con.conname`;
+
+export const INDEXES_SQL = `
+select i.indrelid as rel, ic.relname as name, pg_get_indexdef(i.indexrelid) as definition, am.amname as method,
+       i.indisunique as "unique", i.indisprimary as "primary", i.indisvalid as valid,
+       pg_get_expr(i.indpred, i.indrelid, true) as predicate,
+       to_json(array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts) k order by k)) as columns,
+       to_json(array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(i.indnkeyatts + 1, i.indnatts) k order by k)) as include,
+       con.conname as "constraint"
+from ${scopedRelations}
+join pg_index i on i.indrelid = c.oid
+join pg_class ic on ic.oid = i.indexrelid
+join pg_am am on am.oid = ic.relam
+left join pg_constraint con on con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p', 'u', 'x')
+where ${relInScope()}
+order by i.indrelid, ic.relname`;
+
+export const TRIGGERS_SQL = `
+select t.tgrelid as rel, t.tgname as name, t.tgtype as type, t.tgenabled as enabled,
+       quote_ident(pn.nspname) || '.' || quote_ident(p.proname) as function,
+       pg_get_triggerdef(t.oid, true) as definition
+from ${scopedRelations}
+join pg_trigger t on t.tgrelid = c.oid
+join pg_proc p on p.oid = t.tgfoid
+join pg_namespace pn on pn.oid = p.pronamespace
+where not t.tgisinternal and ${relInScope()}
+order by t.tgrelid, t.tgname`;
+
+/** Partitions of the partitioned tables in scope (whether or not the partitions are). */
+export const PARTITIONS_SQL = `
+select inh.inhparent as rel, pn.nspname as schema, pc.relname as name, pg_get_expr(pc.relpartbound, pc.oid) as bound
+from ${scopedRelations}
+join pg_inherits inh on inh.inhparent = c.oid
+join pg_class pc on pc.oid = inh.inhrelid
+join pg_namespace pn on pn.oid = pc.relnamespace
+where c.relkind = 'p' and ${relInScope()}
+order by inh.inhparent, pn.nspname, pc.relname`;
+
+/** Enums of the user schemas, with the types their columns use (for the --table filter). */
+export const ENUMS_SQL = `
+select t.oid, n.nspname as schema, t.typname as name, pg_get_userbyid(t.typowner) as owner, d.description as comment,
+       coalesce((select json_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid), '[]') as "values",
+       t.typarray as array_oid
+from pg_type t
+join pg_namespace n on n.oid = t.typnamespace
+left join pg_description d on d.classoid = 'pg_type'::regclass and d.objoid = t.oid and d.objsubid = 0
+where t.typtype = 'e' and ${userSchema()} and ${notExtension("pg_type", "t.oid")}
+order by n.nspname, t.typname`;
+
+/** Type oids used by the columns in scope (only needed with --table). */
+export const USED_TYPES_SQL = `
+select distinct a.atttypid as oid
+from ${scopedRelations}
+join pg_attribute a on a.attrelid = c.oid
+where a.attnum > 0 and not a.attisdropped and ${relInScope()}`;
+
+export const SEQUENCES_SQL = `
+select c.oid, n.nspname as schema, c.relname as name, format_type(s.seqtypid, null) as type,
+       s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min, s.seqmax::text as max,
+       s.seqcache::text as cache, s.seqcycle as cycle,
+       case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid)::text end as "lastValue",
+       on2.nspname as "ownerSchema", oc.relname as "ownerTable", oa.attname as "ownerColumn",
+       dep.deptype = 'i' as identity, d.description as comment
+from pg_sequence s
+join pg_class c on c.oid = s.seqrelid
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_depend dep on dep.classid = 'pg_class'::regclass and dep.objid = c.oid
+  and dep.refclassid = 'pg_class'::regclass and dep.deptype in ('a', 'i')
+left join pg_class oc on oc.oid = dep.refobjid
+left join pg_namespace on2 on on2.oid = oc.relnamespace
+left join pg_attribute oa on oa.attrelid = dep.refobjid and oa.attnum = dep.refobjsubid
+left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = c.oid and d.objsubid = 0
+where ${userSchema()} and ${notExtension("pg_class", "c.oid")}
+  and ($2::text is null
+       or c.relname::text = any(${tableList})
+       or n.nspname || '.' || c.relname = any(${tableList})
+       or exists (select from pg_class oc2 join pg_namespace on3 on on3.oid = oc2.relnamespace
+                  where oc2.oid = dep.refobjid and ${relInScope("oc2", "on3")}))
+order by n.nspname, c.relname`;
+
+/** Functions and procedures; none with --table. */
+export const FUNCTIONS_SQL = `
+select n.nspname as schema, p.proname as name, p.prokind as kind,
+       pg_get_function_identity_arguments(p.oid) as "identityArguments",
+       pg_get_function_arguments(p.oid) as arguments,
+       case when p.prokind <> 'p' then pg_get_function_result(p.oid) end as returns,
+       l.lanname as language, p.provolatile as volatility, p.proisstrict as strict, p.prosecdef as "securityDefiner",
+       to_json(p.proconfig) as config, pg_get_userbyid(p.proowner) as owner, d.description as comment
+from pg_proc p
+join pg_namespace n on n.oid = p.pronamespace
+join pg_language l on l.oid = p.prolang
+left join pg_description d on d.classoid = 'pg_proc'::regclass and d.objoid = p.oid and d.objsubid = 0
+where $2::text is null and ${userSchema()} and ${notExtension("pg_proc", "p.oid")}
+order by n.nspname, p.proname, 4`;
+
+export const EXTENSIONS_SQL = `
+select e.extname as name, e.extversion as version, n.nspname as schema
+from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+order by e.extname`;

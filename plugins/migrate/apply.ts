@@ -6,9 +6,10 @@
  */
 import type { Db } from "../../core/db/index.ts";
 import { isPostgresError, mapDbError, quoteLiteral, SqlError } from "../../core/db/index.ts";
-import type { EveError } from "../../core/errors.ts";
+import { CheckError, UsageError, type EveError } from "../../core/errors.ts";
 import type { MigrationFile } from "../../core/migrations/files.ts";
-import { codePointIndex, lineAt, lineCol, type Statement } from "../../core/sql/index.ts";
+import type { Plan } from "../../core/migrations/plan.ts";
+import { codePointIndex, lineAt, lineCol, nonTransactionalReason, splitStatements, type Statement } from "../../core/sql/index.ts";
 import type { AppliedItem, SkippedStatement } from "./schema.ts";
 
 /** SQLSTATEs meaning "this object already exists" (never matched on message text). */
@@ -23,11 +24,12 @@ export interface Prepared {
   wrapped: boolean;
 }
 
-export function historyInsert(table: string, f: MigrationFile, kind: string, details: string): string {
+export function historyInsert(table: string, f: MigrationFile, kind: string, details: string, statementsDone?: number): string {
+  const done = statementsDone === undefined ? "" : `, ${statementsDone}`;
   return (
-    `INSERT INTO ${table} (name, checksum, kind, duration_ms, details) VALUES (` +
+    `INSERT INTO ${table} (name, checksum, kind, duration_ms, details${done ? ", statements_done" : ""}) VALUES (` +
     `${quoteLiteral(f.name)}, ${quoteLiteral(f.checksum)}, ${quoteLiteral(kind)}, ` +
-    `(extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::int, ${details})`
+    `(extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::int, ${details}${done})`
   );
 }
 
@@ -35,6 +37,11 @@ export function historyInsert(table: string, f: MigrationFile, kind: string, det
 export async function apply(db: Db, table: string, m: Prepared, signal?: AbortSignal): Promise<AppliedItem> {
   const run = (text: string) => exec(db, text, signal);
   const base = { name: m.file.name, version: m.file.version, durationMs: 0 };
+  if (!m.statements.length) {
+    // An empty or comment-only file: recorded (its checksum guards later edits), nothing run.
+    await db.unsafe(historyInsert(table, m.file, "empty", "null"));
+    return { ...base, kind: "empty", transaction: true };
+  }
   if (m.wrapped) {
     // The file's own BEGIN … COMMIT: put the history row before its COMMIT.
     const commit = m.statements[m.statements.length - 1]!;
@@ -42,7 +49,7 @@ export async function apply(db: Db, table: string, m: Prepared, signal?: AbortSi
     try {
       await run(text);
     } catch (e) {
-      await db.unsafe("ROLLBACK").catch(() => {});
+      await rollbackIfOpen(db);
       throw e;
     }
     return { ...base, kind: "applied", transaction: true };
@@ -52,16 +59,75 @@ export async function apply(db: Db, table: string, m: Prepared, signal?: AbortSi
     await run(m.file.text + "\n;\n" + historyInsert(table, m.file, "applied", "null"));
     return { ...base, kind: "applied", transaction: true };
   }
-  for (const [i, s] of m.statements.entries()) {
+  // Statement by statement: a `running` row first (committed on its own), so a kill at any
+  // point leaves a record of exactly which statements completed.
+  await db.unsafe(historyInsert(table, m.file, "running", `${quoteLiteral(JSON.stringify({ statements: m.statements.length }))}::jsonb`, 0));
+  return await runStatements(db, table, m, 0, signal);
+}
+
+/**
+ * Run statements `from`… of a no-transaction file whose `running` row exists,
+ * advancing statements_done after each one, then mark the row applied.
+ * A statement that may run in a transaction is sent together with its progress
+ * update (one implicit transaction), so the two cannot disagree; a statement
+ * that cannot (CREATE INDEX CONCURRENTLY, …) is followed by its own update.
+ */
+export async function runStatements(db: Db, table: string, m: Prepared, from: number, signal?: AbortSignal): Promise<AppliedItem> {
+  const t0 = performance.now();
+  const name = quoteLiteral(m.file.name);
+  const progress = (done: number) => `UPDATE ${table} SET statements_done = ${done} WHERE name = ${name}`;
+  for (let i = from; i < m.statements.length; i++) {
+    const s = m.statements[i]!;
+    // Version 0: whatever some server version refuses in a transaction runs alone.
+    const alone = !!nonTransactionalReason(s, 0);
     try {
-      await run(s.text);
+      if (!alone) {
+        try {
+          await exec(db, s.text + "\n;\n" + progress(i + 1), signal);
+          continue;
+        } catch (e) {
+          // 25001: a statement the parser does not know as non-transactional (DETACH PARTITION
+          // CONCURRENTLY, …); the implicit transaction rolled back, so run it alone.
+          if (!isPostgresError(e) || e.code !== "25001") throw e;
+        }
+      }
+      await exec(db, s.text, signal);
+      await db.unsafe(progress(i + 1));
     } catch (e) {
-      await db.unsafe("ROLLBACK").catch(() => {});
-      throw new StatementFailure(e, s, i, m.statements.length);
+      await rollbackIfOpen(db);
+      const done = await statementsDone(db, table, m.file.name).catch(() => i);
+      // Nothing of the file completed: forget the row, the file is simply pending again.
+      if (done === 0) await db.unsafe(`DELETE FROM ${table} WHERE name = ${name} AND kind = 'running'`).catch(() => {});
+      throw new StatementFailure(e, s, i, m.statements.length, done);
     }
   }
-  await db.unsafe(historyInsert(table, m.file, "applied", "null"));
-  return { ...base, kind: "applied", transaction: false };
+  const ms = Math.round(performance.now() - t0);
+  await db.unsafe(`UPDATE ${table} SET kind = 'applied', duration_ms = ${ms}, statements_done = NULL WHERE name = ${name}`);
+  return {
+    name: m.file.name,
+    version: m.file.version,
+    durationMs: ms,
+    kind: "applied",
+    transaction: false,
+    ...(from > 0 ? { resumedAt: from + 1 } : {}),
+  };
+}
+
+async function statementsDone(db: Db, table: string, name: string): Promise<number> {
+  const [row] = await db.unsafe(`SELECT statements_done FROM ${table} WHERE name = ${quoteLiteral(name)} AND kind = 'running'`);
+  return (row?.statements_done as number | undefined) ?? 0;
+}
+
+/**
+ * After a failure, roll back only when a transaction block is open and aborted
+ * (a file's own BEGIN); a bare ROLLBACK would draw "there is no transaction in progress".
+ */
+async function rollbackIfOpen(db: Db): Promise<void> {
+  try {
+    await db.unsafe("SELECT 1");
+  } catch (e) {
+    if (isPostgresError(e) && e.code === "25P02") await db.unsafe("ROLLBACK").catch(() => {});
+  }
 }
 
 /** Baseline apply: statement by statement, skipping exactly the duplicate-object failures. */
@@ -134,6 +200,8 @@ class StatementFailure extends Error {
     readonly statement: Statement,
     readonly index: number,
     readonly total: number,
+    /** Statements recorded as completed (no-transaction files); undefined in baseline mode. */
+    readonly done?: number,
   ) {
     super("statement failed");
   }
@@ -163,17 +231,106 @@ export function describeFailure(e: unknown, m: Prepared): EveError {
     ({ line, column } = lineCol(m.file.text, at));
   }
   const where = line ? `${m.file.name}:${line}:${column}` : m.file.name;
-  const kept = m.noTxReason && !m.wrapped
-    ? stmt && stmt.index > 0
-      ? `statements 1-${stmt.index} of this file ran outside a transaction and were kept`
-      : "nothing from this file was applied"
-    : "this file was rolled back";
-  const hints = [mapped.pg.hint, line ? `line ${line}: ${lineAt(m.file.text, lineStart(m.file.text, line)).trim()}` : source, kept].filter(Boolean);
+  const kept = m.noTxReason && !m.wrapped ? keptSentence(stmt?.done ?? stmt?.index ?? 0, stmt?.done !== undefined) : "this file was rolled back";
+  // The source line goes last: it usually ends with `;`, and a separator after it would double it.
+  const hints = [mapped.pg.hint, kept, line ? `line ${line}: ${lineAt(m.file.text, lineStart(m.file.text, line)).trim()}` : source].filter(Boolean);
   return new SqlError(`${where}: ${mapped.message} (SQLSTATE ${mapped.sqlstate})${source && line ? ` in ${source}` : ""}`, mapped.sqlstate, mapped.pg, {
     hint: hints.join("; "),
     cause: err,
-    details: { file: m.file.name, line, column, detail: mapped.pg.detail },
+    details: { file: m.file.name, line, column, detail: mapped.pg.detail, ...(stmt?.done ? { statementsDone: stmt.done, statements: stmt.total } : {}) },
   });
+}
+
+/** What a no-transaction file left behind after a failure or an interrupt. */
+function keptSentence(done: number, recorded: boolean): string {
+  if (done === 0) return "nothing from this file was applied";
+  const ran = `${done === 1 ? "statement 1" : `statements 1-${done}`} of this file ran outside a transaction and ${done === 1 ? "was" : "were"} kept`;
+  return recorded
+    ? `${ran}; the file is recorded as partially applied: fix the cause, then run \`eve db migrate --resume\` to continue with statement ${done + 1}`
+    : ran;
+}
+
+/** The message for Ctrl-C during a file. */
+export function describeInterrupt(e: unknown, m: Prepared): string {
+  if (!m.noTxReason || m.wrapped) return `interrupted: ${m.file.name} was cancelled and rolled back; earlier migrations of this run are committed`;
+  const done = e instanceof StatementFailure ? (e.done ?? e.index) : 0;
+  return `interrupted: ${m.file.name} was cancelled; ${keptSentence(done, e instanceof StatementFailure && e.done !== undefined)}; earlier migrations of this run are committed`;
+}
+
+/** One completed or pending statement of a partially applied file, for messages and --json. */
+export interface StatementRef {
+  statement: number;
+  line: number;
+  text: string;
+}
+
+const ref = (statements: Statement[], i: number): StatementRef => ({ statement: i + 1, line: statements[i]!.line, text: excerpt(statements[i]!.text) });
+
+/**
+ * Partially applied no-transaction files (history rows in state `running`) are
+ * resolved before anything else runs. Without `resume` this refuses (exit 5)
+ * naming the completed statements and the next one; with it, returns the files
+ * to continue and the index of the first statement to run. Needs the parser.
+ */
+export function resolvePartial(p: Plan, resume: boolean | undefined): Array<{ prepared: Prepared; from: number }> {
+  if (!p.running.length) {
+    if (resume) {
+      throw new UsageError("--resume: no migration is partially applied, so there is nothing to resume", {
+        hint: "run eve db migrate without --resume (eve db migrations lists the history)",
+      });
+    }
+    return [];
+  }
+  const out: Array<{ prepared: Prepared; from: number }> = [];
+  for (const r of p.running) {
+    const done = r.row.statements_done ?? 0;
+    const total = (r.row.details as { statements?: number } | null)?.statements;
+    if (!r.file) {
+      throw new CheckError("E_PARTIAL", `${r.row.name} is partially applied (${done}${total ? ` of ${total}` : ""} statements completed) but its file is gone`, {
+        hint: "restore the file and run eve db migrate --resume; nothing was applied",
+        details: { file: r.row.name, statementsDone: done },
+      });
+    }
+    if (r.drift) {
+      throw new CheckError(
+        "E_DRIFT",
+        `${r.file.name} is partially applied (${done}${total ? ` of ${total}` : ""} statements completed) and was modified since it started (recorded sha256 ${r.drift.storedChecksum}, file sha256 ${r.drift.fileChecksum})`,
+        {
+          hint: "restore the original file and run eve db migrate --resume, then put further changes in a new migration; nothing was applied",
+          details: { drifted: [r.drift], statementsDone: done },
+        },
+      );
+    }
+    const statements = splitStatements(r.file.text);
+    const prepared: Prepared = { file: r.file, statements, noTxReason: r.file.noTransactionDirective ? "-- eve:no-transaction" : "partially applied", wrapped: false };
+    if (done >= statements.length) {
+      // Every statement ran; only the final mark was lost.
+      out.push({ prepared, from: statements.length });
+      continue;
+    }
+    if (!resume) {
+      const completed = statements.slice(0, done).map((_, i) => ref(statements, i));
+      const next = ref(statements, done);
+      const lines = [
+        ...completed.map((c) => `  done  statement ${c.statement}, line ${c.line}: ${c.text}`),
+        `  next  statement ${next.statement}, line ${next.line}: ${next.text}`,
+      ];
+      const what = done === 0
+        ? `no statement completed; statement 1 of ${statements.length} (line ${next.line}) had started when the run stopped`
+        : `${done === 1 ? "statement 1" : `statements 1-${done}`} of ${statements.length} completed outside a transaction; the next is statement ${done + 1} (line ${next.line})`;
+      const cic = nonTransactionalReason(statements[done]!, 0);
+      throw new CheckError("E_PARTIAL", `${r.file.name} is partially applied: ${what}`, {
+        context: lines,
+        hint:
+          `check the database, then run \`eve db migrate --resume\` to continue with statement ${done + 1}` +
+          (cic ? ` (it is ${cic}: if it was cut off it may have left an INVALID index or object; drop that first)` : "") +
+          "; nothing was applied",
+        details: { file: r.file.name, statementsDone: done, statements: statements.length, completed, next },
+      });
+    }
+    out.push({ prepared, from: done });
+  }
+  return out;
 }
 
 function lineStart(text: string, line: number): number {

@@ -21,7 +21,7 @@ export async function serverFacts(db: Db, table: string): Promise<ServerFacts> {
            to_regclass(quote_ident(current_schema()) || '.' || quote_ident(${table})) is not null as table_exists,
            (select count(*) from pg_attribute
              where attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(${table}))
-               and attname in ('kind', 'duration_ms', 'details') and not attisdropped)::int as extra`;
+               and attname in ('kind', 'duration_ms', 'details', 'statements_done') and not attisdropped)::int as extra`;
   if (!row?.schema) {
     throw new UsageError("the connection has no current schema (empty search_path)", {
       hint: "set search_path for the role or add ?options=-csearch_path%3Dpublic to the URL",
@@ -31,25 +31,25 @@ export async function serverFacts(db: Db, table: string): Promise<ServerFacts> {
     // Lets the server notice a killed client during long statements and roll back promptly.
     await db`select set_config('client_connection_check_interval', '1000', false)`.catch(() => {});
   }
-  return { versionNum: row.version_num, schema: row.schema, tableExists: row.table_exists, hasExtraColumns: row.extra === 3 };
+  return { versionNum: row.version_num, schema: row.schema, tableExists: row.table_exists, hasExtraColumns: row.extra === 4 };
 }
 
 export async function ensureHistoryTable(db: Db, table: string, facts: ServerFacts): Promise<void> {
   if (!facts.tableExists) {
     await db.unsafe(
-      `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), kind text, duration_ms integer, details jsonb)`,
+      `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), kind text, duration_ms integer, details jsonb, statements_done integer)`,
     );
   } else if (!facts.hasExtraColumns) {
-    // Tables made by the original runner gain three nullable columns; its inserts still work.
+    // Tables made by the original runner (or an older eve) gain nullable columns; its inserts still work.
     await db.unsafe(
-      `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS kind text, ADD COLUMN IF NOT EXISTS duration_ms integer, ADD COLUMN IF NOT EXISTS details jsonb`,
+      `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS kind text, ADD COLUMN IF NOT EXISTS duration_ms integer, ADD COLUMN IF NOT EXISTS details jsonb, ADD COLUMN IF NOT EXISTS statements_done integer`,
     );
   }
 }
 
 export async function readHistory(db: Db, table: string): Promise<HistoryRow[]> {
   const rows = await db.unsafe(
-    `select name, checksum, applied_at, to_jsonb(h)->>'kind' as kind, (to_jsonb(h)->>'duration_ms')::int as duration_ms, to_jsonb(h)->'details' as details from ${table} h order by name`,
+    `select name, checksum, applied_at, to_jsonb(h)->>'kind' as kind, (to_jsonb(h)->>'duration_ms')::int as duration_ms, to_jsonb(h)->'details' as details, (to_jsonb(h)->>'statements_done')::int as statements_done from ${table} h order by name`,
   );
   return rows as unknown as HistoryRow[];
 }

@@ -23,7 +23,7 @@ import {
   splitStatements,
   type Statement,
 } from "../../core/sql/index.ts";
-import { apply, applyBaseline, describeFailure, historyInsert, type Prepared } from "./apply.ts";
+import { apply, applyBaseline, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type Prepared } from "./apply.ts";
 import { ensureHistoryTable, hasUserObjects, readHistory, serverFacts, type ServerFacts } from "./history.ts";
 import type { AppliedItem, MigrateResult, PlannedItem } from "./schema.ts";
 
@@ -39,6 +39,8 @@ export interface MigrateOptions {
   baseline?: string;
   /** History table name (in the connection's current schema). */
   table?: string;
+  /** Continue a partially applied no-transaction file after its last completed statement. */
+  resume?: boolean;
   signal?: AbortSignal;
 }
 
@@ -79,8 +81,10 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
 
   if (opts.dryRun) {
     const rows = facts.tableExists ? await readHistory(db, table) : [];
+    const partial = await partialFirst(plan(files, rows), opts, result);
     const p = checkPlan(plan(files, rows), opts, notice, result);
-    await planPending(db, p, rows, facts, tableName, opts, result);
+    const { prepared } = await planPending(db, p, rows, facts, tableName, opts, result);
+    for (const m of prepared) if (!m.statements.length) notice(emptyNotice(m.file.name, "would be"));
     result.durationMs = Math.round(performance.now() - started);
     return result;
   }
@@ -94,8 +98,11 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
   try {
     await ensureHistoryTable(db, table, facts);
     const rows = await readHistory(db, table);
+    const partial = await partialFirst(plan(files, rows), opts, result);
     const p = checkPlan(plan(files, rows), opts, notice, result);
     const { prepared, toMark, baselineMode, extensions } = await planPending(db, p, rows, facts, tableName, opts, result);
+    // A partially applied file is finished before anything else runs.
+    await resumePartials(db, table, partial, opts, result, report);
 
     for (const f of toMark) {
       await db.unsafe(historyInsert(table, f, "marked", "null"));
@@ -125,7 +132,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
         item = baselining ? await applyBaseline(db, table, m, opts.signal) : await apply(db, table, m, opts.signal);
       } catch (e) {
         if (opts.signal?.aborted) {
-          throw withPartial(new InterruptedError(`interrupted: ${m.file.name} was cancelled${m.noTxReason && !m.wrapped ? "" : " and rolled back"}; earlier migrations of this run are committed`), result);
+          throw withPartial(new InterruptedError(describeInterrupt(e, m)), result);
         }
         throw withPartial(describeFailure(e, m), result);
       }
@@ -133,6 +140,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
       // Baseline adoption only covers the prefix of files whose objects pre-existed:
       // once a file runs with nothing skipped, later collisions are real errors.
       if (baselining && item.kind !== "baselined") baselining = false;
+      if (item.kind === "empty") notice(emptyNotice(m.file.name, "was"));
       result.applied.push(item);
       report({ type: "applied", item });
     }
@@ -192,12 +200,12 @@ async function planPending(
   for (const f of pending) {
     let statements: Statement[];
     try {
-      statements = splitStatements(f.text);
+      statements = f.text.trim() ? splitStatements(f.text) : [];
     } catch (e) {
       if (e instanceof ParseError) {
         throw withPartial(
           new EveError("E_SQL_SYNTAX", `${f.name}:${e.line}:${e.column}: ${e.message}`, ExitCode.failed, {
-            hint: `line ${e.line}: ${lineAt(f.text, e.position).trim()}; nothing was applied`,
+            hint: `nothing was applied; line ${e.line}: ${lineAt(f.text, e.position).trim()}`,
           }),
           result,
         );
@@ -240,6 +248,7 @@ async function planPending(
   result.extensions = extensions;
 
   result.planned = [
+    ...result.planned,
     ...toMark.map((f): PlannedItem => ({ name: f.name, version: f.version, action: "mark", transaction: true })),
     ...prepared.map((m): PlannedItem => ({
       name: m.file.name,
@@ -260,4 +269,37 @@ function lastName(v: unknown): string {
 function withPartial(e: EveError, result: MigrateResult): EveError {
   (e as { partial?: MigrateResult }).partial = result;
   return e;
+}
+
+/** Partially applied no-transaction files: refused without --resume, else returned to finish first. */
+async function partialFirst(p: Plan, opts: MigrateOptions, result: MigrateResult) {
+  if (p.running.length) await ensureParser();
+  const partial = resolvePartial(p, opts.resume);
+  result.planned.push(...partial.map(({ prepared: m, from }): PlannedItem => ({
+    name: m.file.name,
+    version: m.file.version,
+    action: "resume",
+    transaction: false,
+    reason: `resume at statement ${from + 1} of ${m.statements.length}`,
+  })));
+  return partial;
+}
+
+function emptyNotice(name: string, verb: string): string {
+  return `${name} has no statements (empty or only comments): it ${verb} recorded as applied with kind empty`;
+}
+
+async function resumePartials(db: Db, table: string, partial: Array<{ prepared: Prepared; from: number }>, opts: MigrateOptions, result: MigrateResult, report: Reporter) {
+  for (const { prepared: m, from } of partial) {
+    report({ type: "start", name: m.file.name });
+    let item: AppliedItem;
+    try {
+      item = await runStatements(db, table, m, from, opts.signal);
+    } catch (e) {
+      if (opts.signal?.aborted) throw withPartial(new InterruptedError(describeInterrupt(e, m)), result);
+      throw withPartial(describeFailure(e, m), result);
+    }
+    result.applied.push(item);
+    report({ type: "applied", item });
+  }
 }

@@ -15,19 +15,21 @@ export type SkippedStatement = z.infer<typeof SkippedStatement>;
 export const AppliedItem = z.object({
   name: z.string(),
   version: z.string(),
-  /** applied: ran; baselined: ran with duplicate-object statements skipped; marked: recorded without running. */
-  kind: z.enum(["applied", "baselined", "marked"]),
+  /** applied: ran; baselined: ran with duplicate-object statements skipped; marked: recorded without running; empty: no statements. */
+  kind: z.enum(["applied", "baselined", "marked", "empty"]),
   /** Ran inside one transaction together with its history row. */
   transaction: z.boolean(),
   durationMs: z.number(),
   skipped: z.array(SkippedStatement).optional(),
+  /** A partially applied no-transaction file continued (--resume) from this statement (1-based). */
+  resumedAt: z.number().optional(),
 });
 export type AppliedItem = z.infer<typeof AppliedItem>;
 
 export const PlannedItem = z.object({
   name: z.string(),
   version: z.string(),
-  action: z.enum(["apply", "baseline", "mark"]),
+  action: z.enum(["apply", "baseline", "mark", "resume"]),
   transaction: z.boolean(),
   /** Why it runs outside a transaction. */
   reason: z.string().optional(),
@@ -55,11 +57,14 @@ export type MigrateResult = z.infer<typeof MigrateResult>;
 export const MigrationStatus = z.object({
   name: z.string(),
   version: z.string(),
-  status: z.enum(["applied", "baselined", "marked", "pending", "missing", "drifted", "line-endings"]),
+  status: z.enum(["applied", "baselined", "marked", "empty", "running", "pending", "missing", "drifted", "line-endings"]),
   appliedAt: z.string().nullable(),
   checksum: z.string().nullable(),
   fileChecksum: z.string().nullable(),
   durationMs: z.number().nullable(),
+  /** For `running` (a partially applied no-transaction file): statements completed and in all. */
+  statementsDone: z.number().optional(),
+  statements: z.number().optional(),
 });
 export type MigrationStatus = z.infer<typeof MigrationStatus>;
 
@@ -73,6 +78,8 @@ export const MigrationsResult = z.object({
     pending: z.number(),
     missing: z.number(),
     drifted: z.number(),
+    /** Partially applied no-transaction files (finish with eve db migrate --resume). */
+    running: z.number(),
   }),
 });
 export type MigrationsResult = z.infer<typeof MigrationsResult>;

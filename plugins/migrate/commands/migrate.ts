@@ -15,6 +15,7 @@ interface Opts {
   lockTimeout: number;
   allowOutOfOrder?: boolean;
   baseline?: string;
+  resume?: boolean;
   wait?: boolean;
   waitTimeout?: number;
   json?: boolean;
@@ -27,7 +28,9 @@ export default defineCommand<Opts>({
     "Applies every pending *.sql file of the migrations directory in version order. Each file runs in\n" +
     "one transaction together with its schema_migrations row; files that cannot (CREATE INDEX\n" +
     "CONCURRENTLY, VACUUM, their own BEGIN/COMMIT, or a first line `-- eve:no-transaction`) run\n" +
-    "statement by statement. Applied files are checked by sha256: a changed file stops the run (exit 5)\n" +
+    "statement by statement, recording each completed statement: if such a file stops midway (a kill, a\n" +
+    "failure), the next run refuses (exit 5) and lists what completed; --resume continues after the last\n" +
+    "completed statement. Applied files are checked by sha256: a changed file stops the run (exit 5)\n" +
     "before anything is applied. One runner at a time per history table (advisory lock).\n" +
     "On a database that already has objects but no history, existing objects are adopted (baseline).\n" +
     "Also the eve-migrate container entrypoint: DATABASE_URL and MIGRATIONS_DIR are read when the flags\n" +
@@ -44,6 +47,7 @@ export default defineCommand<Opts>({
     },
     { flags: "--allow-out-of-order", description: "apply pending files older than the newest applied one" },
     { flags: "--baseline <version>", description: "record every file up to VERSION as applied without running it" },
+    { flags: "--resume", description: "continue a partially applied no-transaction file after its last completed statement" },
     ...waitOptions,
   ],
   examples: [
@@ -77,6 +81,7 @@ export default defineCommand<Opts>({
         lockTimeoutMs,
         allowOutOfOrder: opts.allowOutOfOrder,
         baseline: opts.baseline,
+        resume: opts.resume,
         signal: ctx.signal,
       }, onEvent);
     } catch (e) {
@@ -98,23 +103,28 @@ export default defineCommand<Opts>({
 });
 
 function renderItem(out: Parameters<typeof paint>[0], item: MigrateResult["applied"][number]): string {
-  const mark = item.kind === "applied" ? paint(out, "green", "✓") : item.kind === "baselined" ? paint(out, "cyan", "≈") : paint(out, "dim", "○");
+  const mark = item.kind === "applied" || item.kind === "empty" ? paint(out, "green", "✓") : item.kind === "baselined" ? paint(out, "cyan", "≈") : paint(out, "dim", "○");
+  const skipped = item.skipped?.length ?? 0;
   const extra =
     item.kind === "marked"
       ? " (marked applied, not run)"
-      : item.kind === "baselined"
-        ? ` (baselined: skipped ${item.skipped?.length} statement${item.skipped?.length === 1 ? "" : "s"} whose objects exist: ${item.skipped?.map((s) => `line ${s.line} ${s.sqlstate}`).join(", ")})`
-        : item.transaction
-          ? ""
-          : " (outside a transaction)";
+      : item.kind === "empty"
+        ? " (no statements: recorded as empty)"
+        : item.kind === "baselined"
+          ? ` (baselined: skipped ${skipped} statement${skipped === 1 ? "" : "s"} whose objects exist: ${item.skipped?.map((s) => `line ${s.line} ${s.sqlstate}`).join(", ")})`
+          : item.resumedAt
+            ? ` (resumed at statement ${item.resumedAt}, outside a transaction)`
+            : item.transaction
+              ? ""
+              : " (outside a transaction)";
   return `  ${mark} ${item.name}  ${formatDuration(item.durationMs)}${extra}`;
 }
 
 function renderPlan(r: MigrateResult): string {
   const lines = [`dry run on ${r.database} (${r.directory}): ${r.planned.length} pending, ${r.alreadyApplied} applied; nothing written`];
   for (const p of r.planned) {
-    const what = p.action === "mark" ? "mark applied (not run)" : p.action === "baseline" ? "apply, adopting existing objects (baseline)" : "apply";
-    lines.push(`  ${p.name}  ${what}${p.transaction ? "" : `, outside a transaction: ${p.reason}`}`);
+    const what = p.action === "resume" ? `finish the partially applied file (${p.reason})` : p.action === "mark" ? "mark applied (not run)" : p.action === "baseline" ? "apply, adopting existing objects (baseline)" : "apply";
+    lines.push(`  ${p.name}  ${what}${p.transaction || p.action === "resume" ? "" : `, outside a transaction: ${p.reason}`}`);
   }
   for (const e of r.extensions) lines.push(`  would create extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
   return lines.join("\n");

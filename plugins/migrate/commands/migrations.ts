@@ -22,11 +22,12 @@ export default defineCommand<Opts>({
   summary: "list applied, pending, missing and drifted migrations",
   description:
     "Compares schema_migrations with the migrations directory. With --check, exits 5 when anything is\n" +
-    "pending or drifted (for CI).",
+    "pending, drifted or partially applied (for CI). A no-transaction file that stopped midway is\n" +
+    "listed as `running (k/n)`: finish it with eve db migrate --resume.",
   options: [
     urlOption,
     { flags: "--path <dir>", description: "migrations directory (default: $MIGRATIONS_DIR or db/migrations)" },
-    { flags: "--check", description: "exit 5 when a migration is pending or drifted" },
+    { flags: "--check", description: "exit 5 when a migration is pending, drifted or partially applied" },
     ...waitOptions,
   ],
   examples: ["eve db migrations --url postgres://…", "eve db migrations --check --json"],
@@ -45,9 +46,10 @@ export default defineCommand<Opts>({
     }
     if (opts.json) ctx.out.printJson(result);
     else ctx.out.print(render(result));
-    if (opts.check && (result.summary.pending || result.summary.drifted)) {
-      throw new CheckError("E_CHECK", `${result.summary.pending} pending and ${result.summary.drifted} drifted migration(s)`, {
-        hint: "run eve db migrate, or restore drifted files",
+    const s = result.summary;
+    if (opts.check && (s.pending || s.drifted || s.running)) {
+      throw new CheckError("E_CHECK", `${s.pending} pending, ${s.drifted} drifted and ${s.running} partially applied migration(s)`, {
+        hint: s.running ? "finish the partially applied file with eve db migrate --resume" : "run eve db migrate, or restore drifted files",
       });
     }
   },
@@ -66,7 +68,7 @@ function build(
   const eol = new Set(p.lineEndingOnly.map((d) => d.name));
   const list: MigrationStatus[] = [];
   for (const { file, row } of p.applied) {
-    const kind = (row.kind ?? "applied") as "applied" | "baselined" | "marked";
+    const kind = (row.kind ?? "applied") as "applied" | "baselined" | "adopted" | "marked" | "empty";
     list.push({
       name: file.name,
       version: file.version,
@@ -75,6 +77,20 @@ function build(
       checksum: row.checksum,
       fileChecksum: file.checksum,
       durationMs: row.duration_ms,
+    });
+  }
+  for (const { file, row, drift } of p.running) {
+    const total = (row.details as { statements?: number } | null)?.statements;
+    list.push({
+      name: file?.name ?? row.name,
+      version: file?.version ?? /^(\d{14})/.exec(row.name)?.[1] ?? row.name,
+      status: drift ? "drifted" : "running",
+      appliedAt: row.applied_at.toISOString(),
+      checksum: row.checksum,
+      fileChecksum: file?.checksum ?? null,
+      durationMs: null,
+      statementsDone: row.statements_done ?? 0,
+      ...(total ? { statements: total } : {}),
     });
   }
   for (const f of p.pending) {
@@ -99,20 +115,23 @@ function build(
     table,
     migrations: list,
     summary: {
-      applied: count("applied", "baselined", "marked", "drifted", "line-endings"),
+      applied: count("applied", "baselined", "adopted", "marked", "empty", "drifted", "line-endings") - p.running.filter((r) => r.drift).length,
       pending: count("pending"),
       missing: haveFiles ? count("missing") : 0,
       drifted: count("drifted"),
+      running: p.running.length,
     },
   };
 }
 
 function render(r: MigrationsResult): string {
   if (!r.migrations.length) return `no migrations applied on ${r.database}${r.directory ? ` and none in ${r.directory}` : ""}`;
-  const rows = r.migrations.map((m) => [m.name, m.status, m.appliedAt ? m.appliedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-"]);
+  const status = (m: MigrationStatus) =>
+    m.statementsDone !== undefined ? `${m.status} (${m.statementsDone}${m.statements ? `/${m.statements}` : ""} statements done)` : m.status;
+  const rows = r.migrations.map((m) => [m.name, status(m), m.appliedAt ? m.appliedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-"]);
   const s = r.summary;
   return (
     renderTable(["MIGRATION", "STATUS", "APPLIED AT (UTC)"], rows) +
-    `\n\n${s.applied} applied, ${s.pending} pending, ${s.missing} missing, ${s.drifted} drifted on ${r.database}`
+    `\n\n${s.applied} applied, ${s.pending} pending, ${s.missing} missing, ${s.drifted} drifted${s.running ? `, ${s.running} partially applied (finish with eve db migrate --resume)` : ""} on ${r.database}`
   );
 }

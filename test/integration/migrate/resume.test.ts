@@ -1,0 +1,206 @@
+/**
+ * Per-statement progress of no-transaction files: a `running` history row
+ * advanced after each statement, a refusal naming what completed, `--resume`,
+ * and the message defects of issue 7 §6 (doubled `;`, stray WARNING, empty files).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { close, connect, type Db, type Notice } from "../../../core/db/index.ts";
+import { readMigrationDir, sha256 } from "../../../core/migrations/files.ts";
+import { migrate, type MigrateEvent } from "../../../plugins/migrate/runner.ts";
+import { freshDatabase } from "../../helpers/db.ts";
+import { tempDir, writeFiles } from "../../helpers/fs.ts";
+
+const open: Db[] = [];
+afterAll(async () => {
+  for (const db of open) await close(db);
+});
+
+/** A fresh database with a session that records server notices/warnings. */
+async function fresh(): Promise<{ db: Db; notices: Notice[] }> {
+  const notices: Notice[] = [];
+  const db = connect(await freshDatabase("resume"), { onNotice: (n) => notices.push(n) });
+  open.push(db);
+  return { db, notices };
+}
+
+async function run(db: Db, dir: string, opts: Partial<Parameters<typeof migrate>[2]> = {}, events: MigrateEvent[] = []) {
+  return migrate(db, await readMigrationDir(dir), { database: "t", directory: dir, ...opts }, (e) => events.push(e));
+}
+
+const row = async (db: Db, name: string) =>
+  (await db`select kind, statements_done, details from schema_migrations where name = ${name}`)[0] as
+    | { kind: string; statements_done: number | null; details: { statements?: number } | null }
+    | undefined;
+
+const relations = async (db: Db) =>
+  (await db`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'i') order by 1`).map((r) => r.relname as string);
+
+// Statement 3 divides by the number of rows in `flag`: it fails until the user inserts one.
+const FILE = "20260101000002_steps.sql";
+const steps = {
+  "20260101000001_base.sql": "create table flag (x int);\ncreate table items (id int primary key, v int);\ninsert into items select g, g from generate_series(1, 50) g;\n",
+  [FILE]:
+    "-- eve:no-transaction\n" +
+    "create index concurrently items_v_idx on items (v);\n" +
+    "create table audit (id int);\n" +
+    "insert into audit select 1 / (select count(*) from flag)::int;\n" +
+    "create index concurrently audit_id_idx on audit (id);\n",
+  "20260101000003_after.sql": "create table later (id int);\n",
+};
+
+describe("a no-transaction file that fails midway", () => {
+  test("keeps a running row with its progress; the rerun refuses; --resume finishes it, then later files run", async () => {
+    const { db, notices } = await fresh();
+    const dir = writeFiles(tempDir(), steps);
+    const err = await run(db, dir).catch((e) => e);
+    expect(err.exitCode).toBe(4);
+    expect(err.message).toContain(`${FILE}:4:`);
+    expect(err.message).toContain("statement 3 of 4");
+    expect(err.hint).toContain("statements 1-2 of this file ran outside a transaction and were kept");
+    expect(err.hint).toContain("eve db migrate --resume");
+    // §6: the source line ends the hint once; no doubled semicolon.
+    expect(err.hint).toEndWith("line 4: insert into audit select 1 / (select count(*) from flag)::int;");
+    expect(err.hint).not.toContain(";;");
+    // §6: no ROLLBACK was sent outside a transaction.
+    expect(notices.map((n) => n.message)).not.toContain("there is no transaction in progress");
+    expect(await row(db, FILE)).toEqual({ kind: "running", statements_done: 2, details: { statements: 4 } });
+    expect(await relations(db)).toEqual(["audit", "flag", "items", "items_pkey", "items_v_idx", "schema_migrations", "schema_migrations_pkey"]);
+
+    // The rerun refuses before anything else runs (the later file stays pending).
+    const refused = await run(db, dir).catch((e) => e);
+    expect(refused.exitCode).toBe(5);
+    expect(refused.code).toBe("E_PARTIAL");
+    expect(refused.message).toBe(`${FILE} is partially applied: statements 1-2 of 4 completed outside a transaction; the next is statement 3 (line 4)`);
+    expect(refused.context).toEqual([
+      "  done  statement 1, line 2: create index concurrently items_v_idx on items (v)",
+      "  done  statement 2, line 3: create table audit (id int)",
+      "  next  statement 3, line 4: insert into audit select 1 / (select count(*) from flag)::int",
+    ]);
+    expect(refused.hint).toContain("--resume");
+    expect(refused.details).toMatchObject({ file: FILE, statementsDone: 2, statements: 4, next: { statement: 3, line: 4 } });
+    // The dry run refuses the same way.
+    expect((await run(db, dir, { dryRun: true }).catch((e) => e)).code).toBe("E_PARTIAL");
+    expect(await relations(db)).not.toContain("later");
+
+    // --resume before the cause is fixed fails again at statement 3; progress is unchanged.
+    const again = await run(db, dir, { resume: true }).catch((e) => e);
+    expect(again.message).toContain("statement 3 of 4");
+    expect(await row(db, FILE)).toMatchObject({ kind: "running", statements_done: 2 });
+
+    await db`insert into flag values (1)`;
+    const dry = await run(db, dir, { resume: true, dryRun: true });
+    expect(dry.planned.map((p) => [p.name, p.action])).toEqual([[FILE, "resume"], ["20260101000003_after.sql", "apply"]]);
+    const events: MigrateEvent[] = [];
+    const r = await run(db, dir, { resume: true }, events);
+    expect(r.applied.map((a) => [a.name, a.kind, a.resumedAt])).toEqual([
+      [FILE, "applied", 3],
+      ["20260101000003_after.sql", "applied", undefined],
+    ]);
+    expect(events.filter((e) => e.type === "applied").map((e) => (e as { item: { name: string } }).item.name)).toEqual([FILE, "20260101000003_after.sql"]);
+    expect(await row(db, FILE)).toMatchObject({ kind: "applied", statements_done: null });
+    expect((await db`select count(*)::int as n from audit`)[0]!.n).toBe(1); // statement 3 ran exactly once
+    expect(await relations(db)).toContain("audit_id_idx");
+    expect(await relations(db)).toContain("later");
+
+    // --resume with nothing partially applied is a usage error.
+    const nothing = await run(db, dir, { resume: true }).catch((e) => e);
+    expect(nothing.exitCode).toBe(2);
+    expect(nothing.message).toContain("no migration is partially applied");
+  });
+
+  test("a failure at the first statement leaves no row: the file is simply pending again", async () => {
+    const { db, notices } = await fresh();
+    const dir = writeFiles(tempDir(), { "20260101000001_x.sql": "-- eve:no-transaction\nselect 1/0;\ncreate table x (a int);\n" });
+    const err = await run(db, dir).catch((e) => e);
+    expect(err.hint).toContain("nothing from this file was applied");
+    expect(await row(db, "20260101000001_x.sql")).toBeUndefined();
+    expect(notices).toEqual([]);
+    writeFiles(dir, { "20260101000001_x.sql": "-- eve:no-transaction\nselect 1;\ncreate table x (a int);\n" });
+    expect((await run(db, dir)).applied.map((a) => a.kind)).toEqual(["applied"]);
+  });
+
+  test("a running row whose file changed is drift; one whose file is gone is refused; both exit 5 and run nothing", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), steps);
+    await run(db, dir).catch(() => {});
+    writeFiles(dir, { [FILE]: steps[FILE].replace("create table audit (id int)", "create table audit (id bigint)") });
+    for (const resume of [false, true]) {
+      const err = await run(db, dir, { resume }).catch((e) => e);
+      expect(err.exitCode).toBe(5);
+      expect(err.code).toBe("E_DRIFT");
+      expect(err.message).toContain(`${FILE} is partially applied (2 of 4 statements completed) and was modified since it started`);
+      expect(err.message).toContain(sha256(steps[FILE]));
+    }
+    // A CRLF-only change is not drift: the statements are the same.
+    writeFiles(dir, { [FILE]: steps[FILE].replace(/\n/g, "\r\n") });
+    expect((await run(db, dir).catch((e) => e)).code).toBe("E_PARTIAL");
+    const gone = writeFiles(tempDir(), { "20260101000001_base.sql": steps["20260101000001_base.sql"] });
+    const err = await run(db, gone, { resume: true }).catch((e) => e);
+    expect(err.exitCode).toBe(5);
+    expect(err.message).toContain(`${FILE} is partially applied (2 of 4 statements completed) but its file is gone`);
+    expect(await relations(db)).not.toContain("audit_id_idx");
+  });
+
+  test("a file's own BEGIN inside a no-transaction file: a failure rolls its block back and the progress with it", async () => {
+    const { db, notices } = await fresh();
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_mixed.sql":
+        "-- eve:no-transaction\ncreate table a (id int);\nbegin;\ncreate table b (id int);\nselect 1/0;\ncommit;\ncreate table c (id int);\n",
+    });
+    const err = await run(db, dir).catch((e) => e);
+    expect(err.message).toContain("statement 4 of 6");
+    // Statements 2-3 (BEGIN, create b) were rolled back with the block: only statement 1 counts.
+    expect(await row(db, "20260101000001_mixed.sql")).toMatchObject({ kind: "running", statements_done: 1 });
+    expect(await relations(db)).not.toContain("b");
+    expect(notices).toEqual([]);
+    expect((await db`select 1 as one`)[0]!.one).toBe(1); // the session is usable
+    const refused = await run(db, dir).catch((e) => e);
+    expect(refused.message).toContain("statement 1 of 6 completed");
+  });
+
+  test("every statement is recorded: the row tracks progress after each one", async () => {
+    const { db } = await fresh();
+    // Each statement reads the progress recorded so far into a log table.
+    const log = (n: number) => `insert into log select ${n}, statements_done from schema_migrations where name = '20260101000002_p.sql'`;
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_log.sql": "create table log (stmt int, done int);\n",
+      "20260101000002_p.sql": `-- eve:no-transaction\n${log(1)};\n${log(2)};\ncreate index concurrently log_idx on log (stmt);\n${log(4)};\n`,
+    });
+    await run(db, dir);
+    expect([...await db`select stmt, done from log order by stmt`]).toEqual([
+      { stmt: 1, done: 0 },
+      { stmt: 2, done: 1 },
+      { stmt: 4, done: 3 },
+    ]);
+  });
+});
+
+describe("empty migration files (issue 7 §6)", () => {
+  test("a 0-byte file and a comment-only file are both recorded as kind empty, with a notice", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_zero.sql": "",
+      "20260101000002_comment.sql": "-- nothing yet\n/* still nothing */\n",
+      "20260101000003_blank.sql": "  \n\n",
+      "20260101000004_t.sql": "create table t (a int);\n",
+    });
+    const dry = await run(db, dir, { dryRun: true });
+    expect(dry.notices).toContain("20260101000001_zero.sql has no statements (empty or only comments): it would be recorded as applied with kind empty");
+    const events: MigrateEvent[] = [];
+    const r = await run(db, dir, {}, events);
+    expect(r.applied.map((a) => [a.name, a.kind])).toEqual([
+      ["20260101000001_zero.sql", "empty"],
+      ["20260101000002_comment.sql", "empty"],
+      ["20260101000003_blank.sql", "empty"],
+      ["20260101000004_t.sql", "applied"],
+    ]);
+    expect(r.notices).toContain("20260101000001_zero.sql has no statements (empty or only comments): it was recorded as applied with kind empty");
+    expect(r.notices).toContain("20260101000002_comment.sql has no statements (empty or only comments): it was recorded as applied with kind empty");
+    expect(events.filter((e) => e.type === "notice")).toHaveLength(3);
+    expect((await row(db, "20260101000001_zero.sql"))?.kind).toBe("empty");
+    expect((await db`select checksum from schema_migrations where name = '20260101000001_zero.sql'`)[0]!.checksum).toBe(sha256(""));
+    // An edit to a recorded empty file is drift like any other.
+    writeFiles(dir, { "20260101000001_zero.sql": "drop table t;\n" });
+    expect((await run(db, dir).catch((e) => e)).code).toBe("E_DRIFT");
+  });
+});
