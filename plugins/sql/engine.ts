@@ -11,12 +11,18 @@
  *   in autocommit when the text manages its own transactions or contains a
  *   statement that cannot run inside one (VACUUM, CREATE INDEX CONCURRENTLY…).
  *
- * Rows come through a server-side portal fetched in batches (a cursor); a
- * plain query going to a CSV sink is wrapped in `COPY (…) TO STDOUT` and its
- * bytes are passed through untouched. The abort signal cancels the running
- * query on the server.
+ * Read-only runs first pass the server-side check (check.ts) on the same
+ * session, inside the read-only transaction, before any statement.
+ *
+ * Every statement goes over the extended protocol, one Parse message each, as
+ * exactly the text the gate approved. Rows come through a server-side portal
+ * fetched in batches (a cursor); a plain query going to a CSV sink is wrapped
+ * in `COPY (…) TO STDOUT` when the plan verified that wrapper, and its bytes
+ * are passed through untouched. The abort signal cancels the running query on
+ * the server and ends every wait.
  */
 import type { Db, ReservedDb } from "../../core/db/index.ts";
+import { serverCheck } from "./check.ts";
 import { failure } from "./failure.ts";
 import { planSql, type PlannedStatement, type SqlPlan } from "./plan.ts";
 import type { SqlColumn, SqlRunSummary, StatementOutcome } from "./schema.ts";
@@ -54,6 +60,8 @@ export interface SqlRequest {
   signal?: AbortSignal;
   /** Rows per fetch from the server-side cursor. */
   batchRows?: number;
+  /** One-line notices for the user (stderr), e.g. that the role is privileged. */
+  notice?: (line: string) => void;
 }
 
 const DEFAULT_BATCH = 2000;
@@ -71,42 +79,48 @@ export async function runSql(db: Db, req: SqlRequest, sink: ResultSink, plan?: S
   const onAbort = () => cancelQuery(current);
   signal?.addEventListener("abort", onAbort);
 
-  // postgres.js' reserve() waits forever on a pool that has not connected yet.
-  await db`select 1`;
-  const conn = await db.reserve();
+  const step = <T>(p: Promise<T>) => guard(p, signal) as Promise<T>;
+  let conn: ReservedDb | undefined;
   let inTransaction = false;
   let running: PlannedStatement | undefined;
   let viaCopy = false;
   try {
+    // postgres.js' reserve() waits forever on a pool that has not connected yet.
+    await step(db`select 1` as unknown as Promise<unknown>);
+    conn = await step(db.reserve());
+    const c = conn;
+    const exec = { conn: c, signal, setCurrent: (q?: { cancel(): unknown }) => (current = q) };
     if (p.mode !== "autocommit") {
-      await conn.unsafe(p.mode === "read-only" ? "begin read only" : "begin");
+      await step(c.unsafe(p.mode === "read-only" ? "begin read only" : "begin") as unknown as Promise<unknown>);
       inTransaction = true;
     }
+    if (p.mode === "read-only") await serverCheck({ ...exec, source, notice: req.notice }, p);
     for (const s of p.statements) {
       if (signal?.aborted) throw abortError(signal);
       running = s;
-      const exec = { conn, signal, setCurrent: (q?: { cancel(): unknown }) => (current = q) };
-      viaCopy = s.copyable && s.paramCount === 0 && !!sink.csvCopy && !!sink.copy;
+      viaCopy = !!s.copyText && s.paramCount === 0 && !!sink.csvCopy && !!sink.copy;
       const done = viaCopy
           ? await runCopy(exec, s, sink)
           : await runCursor(exec, s, params.slice(0, s.paramCount), sink, req.batchRows ?? DEFAULT_BATCH);
       current = undefined;
-      const columns = await nameTypes(conn, done.columns, typeNames);
+      const columns = await step(nameTypes(c, done.columns, typeNames));
       const outcome: StatementOutcome = { statement: s.index, line: s.stmt.line, ...done, columns };
       outcomes.push(outcome);
       await guard(sink.end(outcome), signal);
     }
     running = undefined;
     if (inTransaction) {
-      await conn.unsafe(p.mode === "read-only" ? "rollback" : "commit");
+      await step(c.unsafe(p.mode === "read-only" ? "rollback" : "commit") as unknown as Promise<unknown>);
       inTransaction = false;
     }
   } catch (e) {
-    if (inTransaction) await conn.unsafe("rollback").catch(() => {});
+    // After an abort the session may still be busy with the cancelled query:
+    // do not wait on it (closing the connection ends the transaction).
+    if (inTransaction && conn && !signal?.aborted) await conn.unsafe("rollback").catch(() => {});
     throw failure(e, running, viaCopy, p, req.text, source, signal);
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    conn.release();
+    conn?.release();
   }
   return {
     database: req.database,

@@ -2,8 +2,8 @@
 import { mapDbError, SqlError } from "../../core/db/index.ts";
 import { EveError, InterruptedError } from "../../core/errors.ts";
 import { codePointIndex, lineCol } from "../../core/sql/index.ts";
-import { sourceExcerpt, where, type PlannedStatement, type SqlPlan } from "./plan.ts";
-import { abortError, COPY_PREFIX } from "./statement.ts";
+import { COPY_PREFIX, maskSecrets, sourceExcerpt, where, type PlannedStatement, type SqlPlan } from "./plan.ts";
+import { abortError } from "./statement.ts";
 
 /** Turn a failure into an error naming the statement, line:column, SQLSTATE, detail and what was kept. */
 export function failure(e: unknown, s: PlannedStatement | undefined, viaCopy: boolean, plan: SqlPlan, text: string, source: string, signal?: AbortSignal): EveError {
@@ -14,8 +14,11 @@ export function failure(e: unknown, s: PlannedStatement | undefined, viaCopy: bo
       plan.mode === "autocommit" ? "interrupted: the running statement was cancelled" : "interrupted: the running statement was cancelled and the transaction rolled back",
     );
   }
-  const mapped = mapDbError(e);
-  if (!(mapped instanceof SqlError) || !s) return mapped;
+  const raw = mapDbError(e);
+  if (!(raw instanceof SqlError) || !s) return raw;
+  // Server messages can quote the statement (a conninfo in dblink's, a CONTEXT line).
+  const m = (t: string | undefined) => (t === undefined ? undefined : maskSecrets(t));
+  const mapped = { message: m(raw.message)!, sqlstate: raw.sqlstate, pg: { ...raw.pg, detail: m(raw.pg.detail), hint: m(raw.pg.hint), where: m(raw.pg.where) } };
   const copyOffset = viaCopy ? COPY_PREFIX.length : 0;
   const pos = mapped.pg.position ? mapped.pg.position - 1 - copyOffset : -1;
   const at = pos >= 0 && pos <= codePoints(s.stmt.text) ? s.stmt.start + codePointIndex(s.stmt.text, pos) : s.stmt.start;

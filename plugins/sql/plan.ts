@@ -5,7 +5,7 @@
  * Pure: no database.
  */
 import { EveError, ExitCode, UsageError } from "../../core/errors.ts";
-import { copyStdioReason, isCopyableQuery, maxParamRef, readOnlyRefusal } from "../../core/sql/classify.ts";
+import { copyStdioReason, isCopyableQuery, maxParamRef, readOnlyRefusal, referencedNames, sameTree } from "../../core/sql/classify.ts";
 import { lineAt, lineCol, nonTransactionalReason, ParseError, splitStatements, type Statement } from "../../core/sql/index.ts";
 import type { SqlMode } from "./schema.ts";
 
@@ -17,6 +17,14 @@ export interface PlannedStatement {
   paramCount: number;
   /** A plain query that `COPY (…) TO STDOUT` can wrap (the CSV fast path). */
   copyable: boolean;
+  /**
+   * The `COPY (…) TO STDOUT` text for the CSV fast path, set only when it
+   * parses back to exactly one COPY of this very statement (else the cursor
+   * path is used and the CSV is written client-side).
+   */
+  copyText?: string;
+  /** Function and relation names the server-side check looks up (read-only mode). */
+  names: { functions: string[]; relations: string[] };
 }
 
 export interface SqlPlan {
@@ -33,7 +41,12 @@ export interface PlanOptions {
   source: string;
 }
 
-/** Parse `--params`: a JSON array; each value is sent as text and typed by the server. */
+/**
+ * Parse `--params`: a JSON array; each value is bound as the text the user
+ * wrote and typed by the server. Numbers keep every digit (no float
+ * round-trip), objects and arrays are bound as their own JSON text (so
+ * `$1::jsonb` gets that JSON), strings as their value, null as NULL.
+ */
 export function parseParams(raw: string | undefined): Array<string | null> {
   if (raw === undefined) return [];
   let v: unknown;
@@ -49,7 +62,42 @@ export function parseParams(raw: string | undefined): Array<string | null> {
       hint: `pass a JSON array, e.g. --params '[42, "alice", null]'; values bind to $1, $2, …`,
     });
   }
-  return v.map((x) => (x === null ? null : typeof x === "string" ? x : typeof x === "object" ? JSON.stringify(x) : String(x)));
+  // Valid JSON from here on: take each element's source text.
+  return jsonArrayElements(raw).map((src, i) => {
+    const x = v[i];
+    if (x === null) return null;
+    if (typeof x === "string") return x;
+    return src;
+  });
+}
+
+/** The source text of each element of a JSON array text (which must be valid JSON). */
+function jsonArrayElements(raw: string): string[] {
+  const out: string[] = [];
+  let i = raw.indexOf("[") + 1;
+  let depth = 0;
+  let start = -1;
+  const flush = (end: number) => {
+    if (start >= 0) out.push(raw.slice(start, end).trim());
+    start = -1;
+  };
+  for (; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '"') {
+      if (start < 0) start = i;
+      for (i++; i < raw.length && raw[i] !== '"'; i++) if (raw[i] === "\\") i++;
+      continue;
+    }
+    if (depth === 0 && (c === "," || c === "]")) {
+      flush(i);
+      if (c === "]") break;
+      continue;
+    }
+    if (c === "[" || c === "{") depth++;
+    else if (c === "]" || c === "}") depth--;
+    if (start < 0 && !/\s/.test(c)) start = i;
+  }
+  return out;
 }
 
 export function planSql(text: string, opts: PlanOptions): SqlPlan {
@@ -69,12 +117,11 @@ export function planSql(text: string, opts: PlanOptions): SqlPlan {
   }
   if (stmts.length === 0) throw new UsageError(`no SQL statements in ${opts.source}`, { hint: 'pass --sql "select …", --file FILE or --file - (stdin)' });
 
-  const planned: PlannedStatement[] = stmts.map((stmt, i) => ({
-    index: i + 1,
-    stmt,
-    paramCount: maxParamRef(stmt),
-    copyable: isCopyableQuery(stmt),
-  }));
+  const planned: PlannedStatement[] = stmts.map((stmt, i) => {
+    exactText(stmt, i + 1, stmts.length, opts.source);
+    const copyText = isCopyableQuery(stmt) ? verifiedCopy(stmt) : undefined;
+    return { index: i + 1, stmt, paramCount: maxParamRef(stmt), copyable: copyText !== undefined, copyText, names: referencedNames(stmt) };
+  });
 
   for (const p of planned) {
     const copy = copyStdioReason(p.stmt);
@@ -137,6 +184,48 @@ export function planSql(text: string, opts: PlanOptions): SqlPlan {
   return { statements: planned, mode, autocommitReason };
 }
 
+/**
+ * The text sent for a statement is its slice of the source: it must parse
+ * back, alone, to exactly the statement the gate judged. (The server gets one
+ * statement per Parse message, so it could not run a second one anyway.)
+ */
+function exactText(stmt: Statement, index: number, total: number, source: string): void {
+  let again: Statement[] | undefined;
+  try {
+    again = splitStatements(stmt.text);
+  } catch {
+    again = undefined;
+  }
+  if (again?.length === 1 && again[0]!.type === stmt.type && sameTree(again[0]!.node, stmt.node)) return;
+  const at = where(source, stmt.line, stmt.column);
+  throw new EveError("E_SQL_SPLIT", `${total > 1 ? `statement ${index} of ${total}` : "the statement"} at ${at} could not be isolated as exactly the text that was checked`, ExitCode.failed, {
+    hint: "nothing was sent to the database; end each statement with ; on its own, and report this input as a bug",
+  });
+}
+
+/** What precedes the statement in the COPY text (error positions are shifted by it). */
+export const COPY_PREFIX = "COPY (\n";
+
+/**
+ * `COPY (<statement>) TO STDOUT (FORMAT csv, HEADER)`, only when that text
+ * parses to exactly one COPY whose query is the approved statement's tree.
+ */
+export function verifiedCopy(stmt: Statement): string | undefined {
+  // A newline before ")" keeps a trailing -- comment from swallowing it.
+  const text = `${COPY_PREFIX}${stmt.text}\n) TO STDOUT (FORMAT csv, HEADER)`;
+  let parsed: Statement[];
+  try {
+    parsed = splitStatements(text);
+  } catch {
+    return undefined;
+  }
+  const copy = parsed.length === 1 && parsed[0]!.type === "CopyStmt" ? parsed[0]!.node : undefined;
+  if (!copy || copy.is_from || copy.is_program || copy.filename || copy.relation) return undefined;
+  const query = copy.query as Record<string, unknown> | undefined;
+  if (!query || !(stmt.type in query) || Object.keys(query).length !== 1) return undefined;
+  return sameTree(query[stmt.type], stmt.node) ? text : undefined;
+}
+
 /** "statement 2 of 3 at line 4:1 ("COMMIT")" or, for one statement, "the statement ("…")". */
 export function describe(p: PlannedStatement, total: number, source: string): string {
   const at = where(source, p.stmt.line, p.stmt.column);
@@ -148,17 +237,35 @@ export function where(source: string, line: number, column: number): string {
   return source.startsWith("--") || source === "stdin" ? `line ${line}:${column}` : `${source}:${line}:${column}`;
 }
 
-/** The statement on one line, shortened. */
+/** The statement on one line, secrets masked, then shortened. */
 export function excerpt(text: string, max = 60): string {
-  const one = text.replace(/\s+/g, " ").trim();
+  const one = maskSecrets(text).replace(/\s+/g, " ").trim();
   return one.length > max ? one.slice(0, max - 1) + "…" : one;
 }
 
 /** The source line holding `index` with its number and a caret under the position. */
 export function sourceExcerpt(text: string, index: number): string[] {
-  const { line, column } = lineCol(text, index);
-  const src = lineAt(text, index);
+  const masked = maskSecrets(text);
+  const { line, column } = lineCol(masked, index);
+  const src = lineAt(masked, index);
   const gutter = String(line);
   const lead = src.slice(0, column - 1).replace(/[^\t]/g, " ");
   return [`  ${gutter} | ${src}`, `  ${" ".repeat(gutter.length)} | ${lead}^`];
+}
+
+/**
+ * Mask secrets in SQL text before any of it is shown or cut: passwords in
+ * URLs (scheme://user:secret@), `password=secret` (connection strings, also
+ * inside literals) and `PASSWORD 'secret'` (CREATE/ALTER ROLE, user mapping
+ * options). Masking keeps every character's position (secret characters
+ * become *), so line:column and carets still point at the right place. The
+ * URL rule covers what core/db/url.ts redactText masks (a password with an
+ * unencoded @ included), but keeps positions, which redactText does not.
+ */
+export function maskSecrets(text: string): string {
+  const star = (s: string) => s.replace(/[^\n]/g, "*");
+  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s'"]*:)(\S*)(@)/gi, (_, a: string, p: string, b: string) => a + star(p) + b);
+  out = out.replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"?|[^\s'";]+)/gi, (_, a: string, p: string) => a + star(p));
+  out = out.replace(/(password\s+)(E'(?:[^'\\]|\\[\s\S]|'')*'?|(?:U&)?'(?:[^']|'')*'?|(\$[a-z_0-9]*\$)[\s\S]*?(?:\3|$))/gi, (_, a: string, p: string) => a + star(p));
+  return out;
 }

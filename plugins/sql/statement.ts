@@ -23,6 +23,7 @@ export type Done = Omit<StatementOutcome, "statement" | "line" | "columns"> & { 
 interface QueryInternals {
   statement?: { columns?: Array<{ name: string; type: number }> };
   resolve: (x: unknown) => void;
+  reject: (e: unknown) => void;
   active?: boolean;
 }
 interface ResultInternals {
@@ -75,13 +76,15 @@ export async function runCursor(x: Exec, s: PlannedStatement, args: Array<string
   return { command, tag: tagOf(command, tagCount === null ? null : count), rowCount: count, columns: columns ?? [] };
 }
 
-/** What precedes the statement in the COPY text (error positions are shifted by it). */
-export const COPY_PREFIX = "COPY (\n";
-
-/** The CSV fast path: the server writes CSV, bytes go to the sink as they arrive. */
+/**
+ * The CSV fast path: the server writes CSV, bytes go to the sink as they
+ * arrive. The COPY text is the plan's verified wrapper, sent over the
+ * extended protocol (one Parse message: the server refuses a second
+ * statement), never as a simple query.
+ */
 export async function runCopy(x: Exec, s: PlannedStatement, sink: ResultSink): Promise<Done> {
-  // A newline before ")" keeps a trailing -- comment from swallowing it.
-  const q = x.conn.unsafe(`${COPY_PREFIX}${s.stmt.text}\n) TO STDOUT (FORMAT csv, HEADER)`);
+  if (!s.copyText) throw new Error("runCopy needs a verified COPY text");
+  const q = x.conn.unsafe(s.copyText, [], { simple: false, prepare: false } as { prepare: boolean });
   x.setCurrent(q);
   // postgres.js resolves a COPY with its stream; the completion tag ("COPY n")
   // only reaches the query's resolve hook once the copy is over.
@@ -96,7 +99,17 @@ export async function runCopy(x: Exec, s: PlannedStatement, sink: ResultSink): P
     // only queues instead of reaching the server: the COPY is still running.
     internals.active = true;
   };
-  const stream = (await q.readable()) as unknown as AsyncIterable<Uint8Array> & { _read?: (n: number) => void };
+  // If the query fails after the stream was handed out (an error mid-COPY),
+  // the rejection reaches the tag, not an unhandled promise.
+  const rejectFirst = internals.reject;
+  internals.reject = (e: unknown) => {
+    failedTag(e);
+    rejectFirst(e);
+  };
+  let failedTag: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (failedTag = reject));
+  failed.catch(() => {});
+  const stream = (await guard(q as unknown as Promise<unknown>, x.signal)) as AsyncIterable<Uint8Array> & { _read?: (n: number) => void };
   // On abort or a sink failure the stream is drained, not abandoned: the
   // cancel ends it shortly, and leaving COPY data unread would wedge the connection.
   let stop = false;
@@ -134,7 +147,7 @@ export async function runCopy(x: Exec, s: PlannedStatement, sink: ResultSink): P
     stream._read?.(0);
   }
   if (sinkError) throw sinkError;
-  const done = await tag;
+  const done = await guard(Promise.race([tag, failed]), x.signal);
   const count = done.count ?? 0;
   return { command: "SELECT", tag: tagOf("SELECT", count), rowCount: count, columns: [] };
 }
@@ -160,17 +173,16 @@ export function abortError(signal?: AbortSignal): EveError {
   return reason instanceof EveError && !(reason instanceof InterruptedError) ? reason : new InterruptedError();
 }
 
-/** Wait for a sink promise, but stop waiting when the run is aborted. */
-export function guard(p: void | Promise<void>, signal?: AbortSignal): void | Promise<void> {
-  if (!p || !signal) return p;
+/** Wait for a promise (a sink's, a query's), but stop waiting when the run is aborted. */
+export function guard<T = void>(p: T | Promise<T>, signal?: AbortSignal): T | Promise<T> {
+  if (!signal || !(p instanceof Promise || (p && typeof (p as { then?: unknown }).then === "function"))) return p;
   if (signal.aborted) throw abortError(signal);
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const stop = () => reject(abortError(signal));
     signal.addEventListener("abort", stop, { once: true });
-    p.then(
-      () => (signal.removeEventListener("abort", stop), resolve()),
+    (p as Promise<T>).then(
+      (v) => (signal.removeEventListener("abort", stop), resolve(v)),
       (e) => (signal.removeEventListener("abort", stop), reject(e)),
     );
   });
 }
-

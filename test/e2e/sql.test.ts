@@ -3,7 +3,7 @@
  * EVE_E2E_BIN): output formats, the read-only gate, errors and exit codes,
  * stdin, Ctrl-C and a reader that goes away.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { SqlResult } from "../../plugins/sql/schema.ts";
 import { eveCommand, repoRoot, runEve } from "../helpers/cli.ts";
 import { freshDatabase, withSql } from "../helpers/db.ts";
 import { tempDir } from "../helpers/fs.ts";
+import { createRole, dropRoles } from "../helpers/roles.ts";
 
 let url: string;
 let password: string;
@@ -21,7 +22,12 @@ const noSecret = (r: { stdout: string; stderr: string }) => {
 };
 
 beforeAll(async () => {
-  url = await freshDatabase("e2esql");
+  // An ordinary role that owns its database, as an application's would be
+  // (a superuser gets a notice on stderr, tested in sql-escape.test.ts).
+  const admin = await freshDatabase("e2esql");
+  const role = await createRole("e2e_sql_app");
+  await withSql(admin, (sql) => sql.unsafe(`alter database "${new URL(admin).pathname.slice(1)}" owner to "${role.name}"`));
+  url = role.urlFor(admin);
   password = decodeURIComponent(new URL(url).password);
   await withSql(url, (sql) =>
     sql.unsafe(`
@@ -30,6 +36,8 @@ beforeAll(async () => {
     `),
   );
 });
+
+afterAll(() => dropRoles([url]));
 
 describe("output formats", () => {
   test("human: psql-style table, row count, command tags for each statement", async () => {

@@ -16,9 +16,28 @@ const caught = (f: () => unknown): EveError => {
 };
 
 describe("parseParams", () => {
-  test("a JSON array becomes text values (NULL stays null, objects become JSON)", () => {
+  test("a JSON array becomes text values as written (NULL stays null, objects and arrays stay their JSON)", () => {
     expect(parseParams(undefined)).toEqual([]);
-    expect(parseParams('[1, "a", null, true, 2.5, {"k": [1]}, [1, 2]]')).toEqual(["1", "a", null, "true", "2.5", '{"k":[1]}', "[1,2]"]);
+    expect(parseParams('[1, "a", null, true, 2.5, {"k": [1]}, [1, 2]]')).toEqual(["1", "a", null, "true", "2.5", '{"k": [1]}', "[1, 2]"]);
+  });
+
+  test("numbers keep every digit; nested values are bound as the exact JSON text", () => {
+    expect(parseParams("[12345678901234567890, -9223372036854775808, 0.1000000000000000000001, 1e400, 1E-7]")).toEqual([
+      "12345678901234567890",
+      "-9223372036854775808",
+      "0.1000000000000000000001",
+      "1e400",
+      "1E-7",
+    ]);
+    expect(parseParams('[{"id": 99999999999999999999, "s": "a,]}\\"", "n": null}, [[1], {"x": "]"}], " ,[", "", "\\u00e9"]')).toEqual([
+      '{"id": 99999999999999999999, "s": "a,]}\\"", "n": null}',
+      '[[1], {"x": "]"}]',
+      " ,[",
+      "",
+      "\u00e9",
+    ]);
+    expect(parseParams("  [ ]  ")).toEqual([]);
+    expect(parseParams('\n[\n  false ,\n  "x"\n]\n')).toEqual(["false", "x"]);
   });
 
   test("bad JSON or a non-array is a usage error naming --params", () => {

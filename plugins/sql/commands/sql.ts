@@ -114,7 +114,7 @@ export default defineCommand<Opts>({
     const sink =
       json ?? (opts.ndjson ? ndjsonSink(stdout, log, gc) : opts.csv ? csvSink(stdout, log, gc) : tableSink(stdout, { tty: !!stdout.isTTY, width: stdout.columns, ...gc }));
     try {
-      const summary = await runSql(conn.db, { text, params, write: opts.write, source, database: conn.label, signal: ctx.signal }, sink, plan);
+      const summary = await runSql(conn.db, { text, params, write: opts.write, source, database: conn.label, signal: ctx.signal, notice: (line) => ctx.out.log(paint(ctx.out, "yellow", line)) }, sink, plan);
       if (json) await json.finish(summary.durationMs);
       else await (sink as { finish(): Promise<void> }).finish();
     } catch (e) {
