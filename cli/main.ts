@@ -4,7 +4,7 @@
  * the runtime, dispatches to a command, and maps errors to exit codes.
  */
 import { CommanderError } from "commander";
-import { redactText } from "../core/db/url.ts";
+import { redactText, secretsIn, secretValues } from "../core/db/url.ts";
 import { errorJson, EveError, ExitCode, InterruptedError, isEveError, OutputClosedError } from "../core/errors.ts";
 import { createOutput, paint } from "../core/io.ts";
 import type { Context } from "../core/plugin.ts";
@@ -12,6 +12,9 @@ import * as rt from "../core/runtime/index.ts";
 import { buildProgram, fromCommanderError } from "./root.ts";
 import { plugins } from "./registry.ts";
 import { versionLine } from "./version.ts";
+
+/** How long SIGTERM waits for the cancelled work to end before eve exits anyway (exit 143). */
+const TERM_GRACE_MS = 2500;
 
 async function main(): Promise<number> {
   const argv = rt.argv();
@@ -30,13 +33,21 @@ async function main(): Promise<number> {
   const out = createOutput(stdout, rt.stderr, { json, env });
   const abort = new AbortController();
   let interrupts = 0;
+  let terminated = false;
   const onInt = () => {
     interrupts++;
     if (interrupts > 1) rt.exit(ExitCode.interrupted);
     abort.abort(new InterruptedError());
   };
+  // SIGTERM: the same graceful abort (cancel on the server, roll back), but eve
+  // exits even if the work does not end within the grace period.
+  const onTerm = () => {
+    terminated = true;
+    onInt();
+    rt.exitLater(TERM_GRACE_MS, ExitCode.terminated);
+  };
   const offInt = rt.onSignal("SIGINT", onInt);
-  const offTerm = rt.onSignal("SIGTERM", onInt);
+  const offTerm = rt.onSignal("SIGTERM", onTerm);
   const offClosed = rt.onStdoutClosed(() => abort.abort(new OutputClosedError()));
 
   const ctx: Context = {
@@ -93,7 +104,8 @@ async function main(): Promise<number> {
     offTerm();
     offClosed();
   }
-  return code;
+  // A graceful stop after SIGTERM still reports that it was terminated.
+  return terminated && code === ExitCode.interrupted ? ExitCode.terminated : code;
 }
 
 function report(err: unknown, o: { debug: boolean; out: ReturnType<typeof createOutput>; secrets: string[] }): number {
@@ -111,23 +123,12 @@ function report(err: unknown, o: { debug: boolean; out: ReturnType<typeof create
   return e.exitCode;
 }
 
+/** Values that must never be printed: passwords in flags and variables, in every form. */
 function collectSecrets(argv: string[], env: Record<string, string | undefined>): string[] {
-  const out: string[] = [];
-  const candidates = [...argv, env.DATABASE_URL, env.PGPASSWORD, env.AWS_SECRET_ACCESS_KEY, env.EVE_TOKEN];
-  for (const c of candidates) {
-    if (!c) continue;
-    const m = /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(c);
-    if (m?.[1]) {
-      out.push(m[1]);
-      try {
-        out.push(decodeURIComponent(m[1]));
-      } catch {
-        /* keep the raw form */
-      }
-    }
-  }
-  for (const k of ["PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "EVE_TOKEN"]) if (env[k]) out.push(env[k]!);
-  return out;
+  return [
+    ...secretsIn([...argv, env.DATABASE_URL, env.EVE_SNAPSHOT_STORE]),
+    ...secretValues(["PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "EVE_TOKEN"].map((k) => env[k])),
+  ];
 }
 
 await rt.exitAfterFlush(await main());

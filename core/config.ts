@@ -29,6 +29,17 @@ export function resolveDbUrl(flag: string | undefined, env: Record<string, strin
   return url;
 }
 
+/**
+ * Seconds to wait for a connection's TCP connect and startup when the URL has
+ * no connect_timeout: PGCONNECT_TIMEOUT (as libpq), else undefined (10 s).
+ */
+export function resolveConnectTimeout(env: Record<string, string | undefined>): number | undefined {
+  const v = env.PGCONNECT_TIMEOUT?.trim();
+  if (!v) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`PGCONNECT_TIMEOUT must be a number of seconds (got "${v.slice(0, 20)}")`);
+  return Number(v) > 0 ? Number(v) : undefined;
+}
+
 /** The migrations directory: --path, then MIGRATIONS_DIR, then db/migrations. */
 export function resolveMigrationsDir(flag: string | undefined, env: Record<string, string | undefined>): string {
   return flag ?? (env.MIGRATIONS_DIR || "db/migrations");

@@ -13,6 +13,7 @@ export const ExitCode = {
   check: 5,
   lockTimeout: 6,
   interrupted: 130,
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -24,7 +25,8 @@ export const exitCodeHelp: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.failed, "a migration, SQL statement, dump or restore failed (or `db sql` refused a statement without --write)"],
   [ExitCode.check, "a check failed: drift, pending migrations (--check), RLS findings (--check), verification"],
   [ExitCode.lockTimeout, "timed out waiting for the migration lock (--lock-timeout)"],
-  [ExitCode.interrupted, "interrupted (Ctrl-C); work in progress was rolled back or cancelled"],
+  [ExitCode.interrupted, "interrupted (Ctrl-C): work in progress was cancelled on the server and rolled back; a second Ctrl-C exits at once"],
+  [ExitCode.terminated, "terminated (SIGTERM): work in progress was cancelled and rolled back as for Ctrl-C; if it has not ended 2.5 s after the signal, eve exits anyway (the server rolls back an open transaction when the connection drops)"],
 ];
 
 export interface EveErrorOptions {

@@ -4,8 +4,9 @@
  * redacted and the Postgres fields (SQLSTATE, detail, hint, position) kept.
  */
 import postgres from "postgres";
-import { ConnectionError, EveError, ExitCode } from "../errors.ts";
-import { describeTarget, parseDbUrl, redactText, type DbTarget } from "./url.ts";
+import { ConnectionError, EveError, ExitCode, InterruptedError } from "../errors.ts";
+import { guardedSocketFactory, NOT_POSTGRES, SSL_UNSUPPORTED, STARTUP_TIMEOUT } from "./socket.ts";
+import { describeTarget, parseDbUrl, redactText, withoutQueryPassword, type DbTarget } from "./url.ts";
 
 export type Db = postgres.Sql<Record<string, never>>;
 export type ReservedDb = postgres.ReservedSql<Record<string, never>>;
@@ -20,7 +21,7 @@ export interface ConnectOptions {
   /** Server NOTICE/WARNING messages. Default: dropped. */
   onNotice?: (n: Notice) => void;
   applicationName?: string;
-  /** Seconds to wait for the TCP connect + startup. */
+  /** Seconds to wait for the TCP connect + startup (default: the URL's connect_timeout, else 10). */
   connectTimeout?: number;
   /** Raw values: leave every column as the server's text (used by `sql`). */
   rawTypes?: boolean;
@@ -36,13 +37,23 @@ const rawTextTypes = {
   serverText: { to: 25, from: [16, 17, 21, 23, 26, 114, 700, 701, 1082, 1114, 1184, 3802], parse: undefined, serialize: undefined },
 };
 
+export const DEFAULT_CONNECT_TIMEOUT = 10;
+
 /** Create a lazy pool. Nothing is sent until the first query. */
 export function connect(url: string, opts: ConnectOptions = {}): Db {
-  parseDbUrl(url); // validate early with a message naming the flag
-  return postgres(url, {
+  const target = parseDbUrl(url); // validate early with a message naming the flag
+  const timeout = opts.connectTimeout ?? target.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  return postgres(withoutQueryPassword(url), {
+    ...(target.password !== undefined ? { pass: target.password } : {}),
     max: opts.max ?? 1,
     onnotice: opts.onNotice ?? (() => {}),
-    connect_timeout: opts.connectTimeout ?? 10,
+    // The guarded socket ends every startup that is not Postgres with an error
+    // (postgres.js would reconnect at once, forever) and times it out itself;
+    // postgres.js's own timer is a backstop one second later.
+    ...({ socket: guardedSocketFactory(timeout) } as object),
+    connect_timeout: timeout + 1,
+    // Retries are ping()'s job (with its own backoff), never postgres.js's.
+    backoff: () => 0,
     idle_timeout: 0,
     fetch_types: false,
     prepare: true,
@@ -90,6 +101,9 @@ const connectionCodes = new Set([
   "CONNECTION_DESTROYED",
   "SASL_SIGNATURE_MISMATCH",
   "AUTH_TYPE_NOT_IMPLEMENTED",
+  NOT_POSTGRES,
+  SSL_UNSUPPORTED,
+  STARTUP_TIMEOUT,
 ]);
 
 /** True for errors that mean "could not reach or log in to the server". */
@@ -139,6 +153,14 @@ export function mapDbError(e: unknown, url?: string): EveError {
   }
   const err = e as { code?: string; message?: string } | null;
   const code = err?.code;
+  if (code === NOT_POSTGRES || code === SSL_UNSUPPORTED || code === STARTUP_TIMEOUT) {
+    return new ConnectionError("E_CONNECT", `cannot connect to ${where}: ${clean(err?.message)}`, {
+      hint: code === SSL_UNSUPPORTED
+        ? "use sslmode=prefer or disable in the URL, or enable SSL on the server"
+        : "check the host and port in --url: they must point at Postgres (or a pooler such as PgBouncer)",
+      cause: e,
+    });
+  }
   if (code && connectionCodes.has(code)) {
     const reason =
       code === "ECONNREFUSED" ? "connection refused"
@@ -162,31 +184,80 @@ function safeTarget(url: string): DbTarget | undefined {
   }
 }
 
-/** Run `select 1`, mapping failures; retries connection failures until `waitMs` elapses. */
-export async function ping(db: Db, url: string, waitMs = 0, sleep = defaultSleep): Promise<void> {
+export interface PingOptions {
+  /** Keep retrying connection failures for this long (--wait). 0: one attempt. */
+  waitMs?: number;
+  /** Ctrl-C / SIGTERM: stop waiting at once (InterruptedError). */
+  signal?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Called before each retry with the mapped failure and the delay. */
+  onRetry?: (failure: EveError, attempt: number, delayMs: number) => void;
+}
+
+/** First delay between --wait attempts, doubled after each failure up to the cap, with jitter. */
+export const WAIT_BACKOFF = { firstMs: 250, capMs: 5000 } as const;
+
+/**
+ * Run `select 1`, mapping failures. With `waitMs`, retries connection failures
+ * (not authentication or a missing database) with exponential backoff until
+ * the deadline; each attempt is one connection at most.
+ */
+export async function ping(db: Db, url: string, waitOrOpts: number | PingOptions = 0): Promise<void> {
+  const o: PingOptions = typeof waitOrOpts === "number" ? { waitMs: waitOrOpts } : waitOrOpts;
+  const waitMs = o.waitMs ?? 0;
+  const sleep = o.sleep ?? defaultSleep;
   const deadline = Date.now() + waitMs;
-  for (;;) {
+  let delay: number = WAIT_BACKOFF.firstMs;
+  for (let attempt = 1; ; attempt++) {
+    if (o.signal?.aborted) throw new InterruptedError("interrupted while connecting");
     try {
-      await db`select 1`;
+      await abortable(db`select 1`, o.signal);
       return;
     } catch (e) {
-      const retryable = isConnectionFailure(e) && !(isPostgresError(e) && /^(28|3D)/.test(e.code));
+      if (e instanceof InterruptedError) throw e;
+      const retryable = isConnectionFailure(e) && !(isPostgresError(e) && /^(28|3D)/.test(e.code)) && (e as { code?: string }).code !== SSL_UNSUPPORTED;
       if (!retryable || Date.now() >= deadline) {
         const mapped = mapDbError(e, url);
         if (waitMs > 0 && retryable) {
-          throw new ConnectionError(mapped.code, `${mapped.message} (waited ${Math.round(waitMs / 1000)}s)`, {
+          throw new ConnectionError(mapped.code, `${mapped.message} (waited ${Math.round(waitMs / 1000)}s, ${attempt} attempt${attempt === 1 ? "" : "s"})`, {
             hint: mapped.hint,
             cause: e,
           });
         }
         throw mapped;
       }
-      await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
+      const pause = Math.min(delay / 2 + Math.random() * (delay / 2), Math.max(0, deadline - Date.now()));
+      o.onRetry?.(mapDbError(e, url), attempt, pause);
+      await sleep(pause, o.signal);
+      delay = Math.min(delay * 2, WAIT_BACKOFF.capMs);
     }
   }
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Settle with the query, or reject with InterruptedError as soon as `signal` aborts. */
+function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError("interrupted while connecting"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      r();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 
 /** Quote an identifier for SQL text. */
 export function quoteIdent(name: string): string {

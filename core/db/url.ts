@@ -1,31 +1,84 @@
 /**
  * Database URL parsing and redaction. A URL with a password never leaves this
  * module unredacted unless the caller asks for the raw value on purpose.
+ *
+ * Redaction is textual and errs on the side of hiding too much: in a
+ * postgres:// URL everything between `user:` and the LAST `@` of the URL (a
+ * password may hold unencoded `@`, `:`, `/`, `?` or `#`) is starred, and so are
+ * `password=` values in query strings and key=value conninfo strings.
  */
 import { UsageError } from "../errors.ts";
 
-/** Replace the password (and any `password=` query value) in a Postgres URL with `***`. */
+const URL_HINT = "use the form postgres://user@host:5432/database, with the password as user:password@ (percent-encoded) or in PGPASSWORD";
+
+/** Replace the password (and any `password=` value) in a Postgres URL or conninfo string with `***`. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    for (const key of ["password", "sslpassword"]) {
-      if (u.searchParams.has(key)) u.searchParams.set(key, "***");
-    }
-    return u.toString();
-  } catch {
-    // Not parseable: blank out anything that looks like user:pass@.
-    return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
-  }
+  return redactText(url);
 }
 
-/** Remove every occurrence of the given secrets (and URL passwords) from a text. */
+/**
+ * Starred forms of every URL password and `password=` value in `text`, then of
+ * every given secret (raw, percent-encoded and decoded forms are the caller's).
+ * Apply it before any truncation: a cut secret no longer matches.
+ */
 export function redactText(text: string, secrets: ReadonlyArray<string | undefined> = []): string {
-  let out = text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s/]*@/g, "$1:***@");
-  for (const s of secrets) {
+  let out = text;
+  // Longest first, so a secret containing a shorter one is starred whole.
+  for (const s of [...new Set(secrets)].sort((a, b) => (b?.length ?? 0) - (a?.length ?? 0))) {
     if (s && s.length >= 3) out = out.split(s).join("***");
   }
+  // postgres://user:secret@host — the userinfo ends at the last `@` of the URL token.
+  out = out.replace(/(postgres(?:ql)?:\/\/)(\S*)/gi, (_m, scheme: string, rest: string) => scheme + redactAuthority(rest));
+  // password=… in query strings and conninfo strings (quoted values may hold spaces).
+  out = out.replace(/(\b(?:ssl)?pass(?:word)?\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s&'"]+)/gi, (_m, key: string) => `${key}***`);
   return out;
+}
+
+function redactAuthority(rest: string): string {
+  const at = rest.lastIndexOf("@");
+  if (at < 0) return rest;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(":");
+  if (colon < 0) return rest;
+  return `${userinfo.slice(0, colon)}:***${rest.slice(at)}`;
+}
+
+/**
+ * The secrets inside a list of texts (flags, variables): URL passwords (the
+ * userinfo after `user:` up to the last `@`), `?password=` and conninfo
+ * `password=` values, each in raw, decoded and encoded forms.
+ */
+export function secretsIn(texts: ReadonlyArray<string | undefined>): string[] {
+  const found: string[] = [];
+  for (const t of texts) {
+    if (!t) continue;
+    for (const m of t.matchAll(/postgres(?:ql)?:\/\/(\S*)/gi)) {
+      const rest = m[1]!;
+      const at = rest.lastIndexOf("@");
+      const colon = rest.indexOf(":");
+      if (at > 0 && colon >= 0 && colon < at) found.push(rest.slice(colon + 1, at));
+    }
+    for (const m of t.matchAll(/\b(?:ssl)?pass(?:word)?\s*=\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'"#]+)/gi)) {
+      const v = m[1]!;
+      found.push(/^['"]/.test(v) ? v.slice(1, -1) : v);
+    }
+  }
+  return secretValues(found);
+}
+
+/** Each value with its percent-decoded and percent-encoded forms. */
+export function secretValues(values: ReadonlyArray<string | undefined>): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    if (!v) continue;
+    out.push(v, encodeURIComponent(v));
+    try {
+      out.push(decodeURIComponent(v));
+    } catch {
+      /* malformed escapes: the raw form is enough */
+    }
+  }
+  return [...new Set(out)];
 }
 
 export interface DbTarget {
@@ -36,31 +89,56 @@ export interface DbTarget {
   database: string;
   user: string;
   password?: string;
+  /** libpq's connect_timeout from the query string, in seconds. */
+  connectTimeout?: number;
 }
 
-/** Parse and validate a postgres:// URL; errors name the flag to fix. */
+/** Parse and validate a postgres:// URL; errors name the flag (or variable) to fix and never show the password. */
 export function parseDbUrl(url: string, source = "--url"): DbTarget {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new UsageError(`${source} is not a valid URL: ${redactUrl(url)}`, {
-      hint: "use the form postgres://user@host:5432/database, with the password as user:password@ or in PGPASSWORD",
+      hint: /^\s*\w+\s*=/.test(url) ? "key=value connection strings are not supported; " + URL_HINT : URL_HINT,
     });
   }
   if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
-    throw new UsageError(`${source} must start with postgres:// or postgresql:// (got ${u.protocol}//)`, {
-      hint: "use the form postgres://user@host:5432/database, with the password as user:password@ or in PGPASSWORD",
+    throw new UsageError(`${source} must start with postgres:// or postgresql:// (got ${u.protocol}//)`, { hint: URL_HINT });
+  }
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new UsageError(`${source} has a malformed percent-escape in the ${what}`, {
+        hint: "write a literal % as %25 (percent-encode special characters: @ as %40, : as %3A, / as %2F)",
+      });
+    }
+  };
+  // libpq ends the userinfo at the first `/`: a password with an unencoded `/` and `@`
+  // would be read as host and database ("u:p@ss/w0rd@h/db"). Refuse instead of guessing.
+  if (u.pathname.includes("@")) {
+    throw new UsageError(`${source} has an "@" after the host: a password containing "/" or "@" must be percent-encoded`, {
+      hint: "percent-encode special characters in the password: @ as %40, / as %2F, : as %3A, ? as %3F, # as %23 (or use PGPASSWORD)",
     });
   }
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+  const queryPassword = u.searchParams.get("password");
+  const timeout = u.searchParams.get("connect_timeout");
+  if (timeout !== null && !/^\d+(\.\d+)?$/.test(timeout)) {
+    throw new UsageError(`${source} has an invalid connect_timeout "${timeout.slice(0, 20)}" (seconds expected)`);
+  }
+  const database = decode(u.pathname.replace(/^\//, ""), "database name");
+  const user = decode(u.username, "user name");
+  const password = u.password ? decode(u.password, "password") : (queryPassword ?? undefined);
   return {
     url,
-    host: decodeURIComponent(u.hostname) || "localhost",
+    host: decode(u.hostname, "host") || "localhost",
     port: u.port ? Number(u.port) : 5432,
-    database: database || decodeURIComponent(u.username) || "postgres",
-    user: decodeURIComponent(u.username),
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: database || user || "postgres",
+    user,
+    password: password || undefined,
+    // 0 means "no limit" to libpq; eve always keeps a limit, so 0 falls back to the default.
+    connectTimeout: timeout !== null && Number(timeout) > 0 ? Number(timeout) : undefined,
   };
 }
 
@@ -68,6 +146,14 @@ export function parseDbUrl(url: string, source = "--url"): DbTarget {
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = "/" + encodeURIComponent(database);
+  return u.toString();
+}
+
+/** The URL postgres.js receives: the password travels as an option, never as a `?password=` startup parameter. */
+export function withoutQueryPassword(url: string): string {
+  const u = new URL(url);
+  if (!u.searchParams.has("password")) return url;
+  u.searchParams.delete("password");
   return u.toString();
 }
 

@@ -32,6 +32,11 @@ export function exit(code: number): never {
   process.exit(code);
 }
 
+/** Exit with `code` after `ms` unless the process has exited by then. */
+export function exitLater(ms: number, code: number): void {
+  setTimeout(() => process.exit(code), ms);
+}
+
 /** Exit once stdout and stderr have flushed (pipes are asynchronous). */
 export async function exitAfterFlush(code: number): Promise<never> {
   const pending = (s: NodeJS.WriteStream) =>
