@@ -109,7 +109,7 @@ export async function runStatements(db: Db, table: string, m: Prepared, from: nu
     durationMs: ms,
     kind: "applied",
     transaction: false,
-    ...(from > 0 ? { resumedAt: from + 1 } : {}),
+    ...(from > 0 && from < m.statements.length ? { resumedAt: from + 1 } : {}),
   };
 }
 

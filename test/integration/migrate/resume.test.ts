@@ -175,6 +175,65 @@ describe("a no-transaction file that fails midway", () => {
   });
 });
 
+describe("edge cases of partially applied files", () => {
+  test("Ctrl-C during a no-transaction file: exit 130, the row keeps the progress, the message offers --resume", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), { "20260101000001_slow.sql": "-- eve:no-transaction\ncreate table a (i int);\nselect pg_sleep(30);\ncreate table b (i int);\n" });
+    const abort = new AbortController();
+    const watcher = connect(await freshDatabase("resume_w")); // pg_stat_activity is cluster-wide
+    open.push(watcher);
+    const running = run(db, dir, { signal: abort.signal }).catch((e) => e);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const [r] = await watcher`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
+      if (r!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    abort.abort();
+    const err = await running;
+    expect(err.exitCode).toBe(130);
+    expect(err.message).toBe(
+      "interrupted: 20260101000001_slow.sql was cancelled; statement 1 of this file ran outside a transaction and was kept; " +
+        "the file is recorded as partially applied: fix the cause, then run `eve db migrate --resume` to continue with statement 2; earlier migrations of this run are committed",
+    );
+    expect(await row(db, "20260101000001_slow.sql")).toMatchObject({ kind: "running", statements_done: 1 });
+  });
+
+  test("every statement done but the final mark lost: the next run just marks it applied", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), { "20260101000001_x.sql": "-- eve:no-transaction\ncreate table a (i int);\ncreate table b (i int);\n" });
+    await run(db, dir);
+    await db`update schema_migrations set kind = 'running', statements_done = 2`;
+    const r = await run(db, dir);
+    expect(r.applied.map((a) => [a.name, a.kind, a.resumedAt])).toEqual([["20260101000001_x.sql", "applied", undefined]]);
+    expect(await row(db, "20260101000001_x.sql")).toMatchObject({ kind: "applied", statements_done: null });
+  });
+
+  test("a statement the parser does not know as non-transactional still runs alone (DETACH PARTITION CONCURRENTLY)", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_p.sql": "create table m (id int) partition by range (id);\ncreate table m1 partition of m for values from (0) to (10);\n",
+      "20260101000002_detach.sql": "-- eve:no-transaction\nalter table m detach partition m1 concurrently;\ncreate table after_detach (i int);\n",
+    });
+    const r = await run(db, dir);
+    expect(r.applied.map((a) => a.kind)).toEqual(["applied", "applied"]);
+    expect((await db`select count(*)::int as n from pg_inherits`)[0]!.n).toBe(0);
+  });
+
+  test("a history table from an older eve (no statements_done column) gains it; its rows stay valid", async () => {
+    const { db } = await fresh();
+    await db.unsafe("create table schema_migrations (name text primary key, checksum text not null, applied_at timestamptz not null default now(), kind text, duration_ms integer, details jsonb)");
+    await db`insert into schema_migrations (name, checksum, kind) values ('20260101000001_a.sql', ${sha256("create table a (i int);\n")}, 'applied')`;
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_a.sql": "create table a (i int);\n",
+      "20260101000002_b.sql": "-- eve:no-transaction\ncreate table b (i int);\n",
+    });
+    expect((await run(db, dir)).applied.map((a) => a.name)).toEqual(["20260101000002_b.sql"]);
+    const cols = await db`select attname from pg_attribute where attrelid = 'schema_migrations'::regclass and attnum > 0 and not attisdropped order by attnum`;
+    expect(cols.map((c) => c.attname)).toContain("statements_done");
+  });
+});
+
 describe("empty migration files (issue 7 §6)", () => {
   test("a 0-byte file and a comment-only file are both recorded as kind empty, with a notice", async () => {
     const { db } = await fresh();
