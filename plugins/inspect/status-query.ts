@@ -129,11 +129,13 @@ async function migrationSummary(
       `select name, checksum, applied_at, to_jsonb(h)->>'kind' as kind, (to_jsonb(h)->>'duration_ms')::int as duration_ms, null as details from ${qualified} h order by name`,
     )) as unknown as HistoryRow[];
   }
-  const latest = rows.reduce<HistoryRow | undefined>((m, r) => (!m || versionKey(r.name) > versionKey(m.name) ? r : m), undefined);
+  // A `running` row is a no-transaction file that stopped midway: not applied (eve db migrations shows its progress).
+  const done = rows.filter((r) => r.kind !== "running");
+  const latest = done.reduce<HistoryRow | undefined>((m, r) => (!m || versionKey(r.name) > versionKey(m.name) ? r : m), undefined);
   const summary: StatusResult["migrations"] = {
     table: f.schema ? `${f.schema}.${table}` : null,
     exists: f.table_exists,
-    applied: rows.length,
+    applied: done.length,
     latest: latest ? { name: latest.name, appliedAt: new Date(latest.applied_at).toISOString() } : null,
     directory: null,
     pending: null,
@@ -143,7 +145,7 @@ async function migrationSummary(
   if (dir) {
     const p = plan(dir.files, rows);
     summary.directory = dir.directory;
-    summary.pending = p.pending.map((m) => m.name);
+    summary.pending = [...p.running.map((r) => r.row.name), ...p.pending.map((m) => m.name)];
     summary.drifted = p.drifted.map((d) => d.name);
     summary.missing = p.missing.map((r) => r.name);
   }

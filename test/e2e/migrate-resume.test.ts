@@ -124,6 +124,9 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
       expect(list.stdout).toMatch(new RegExp(`${STEPS}\\s+running \\(${k - 1}/4 statements done\\)`));
       expect(list.stdout).toContain("1 partially applied");
       expect(list.stderr).toContain("1 partially applied migration(s)");
+      // `eve db status` does not count it as applied.
+      const status = await runEve(["db", "status", "--url", url, "--path", dir, "--json"]);
+      expect(JSON.parse(status.stdout).migrations).toMatchObject({ applied: 1, pending: [STEPS, "20260101000003_after.sql"], drifted: [] });
 
       const resumed = await runEve(["db", "migrate", "--url", url, "--path", dir, "--resume"]);
       expect(resumed.code).toBe(0);
