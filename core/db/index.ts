@@ -27,6 +27,8 @@ export interface ConnectOptions {
   rawTypes?: boolean;
   /** Start the session with default_transaction_read_only on (a startup parameter). */
   readOnly?: boolean;
+  /** More startup parameters (settings pinned for the session, e.g. by `sql`). */
+  startupParameters?: Record<string, string>;
 }
 
 /**
@@ -60,6 +62,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Db {
     connection: {
       application_name: opts.applicationName ?? "eve",
       ...(opts.readOnly ? { default_transaction_read_only: true } : {}),
+      ...opts.startupParameters,
     },
     ...(opts.rawTypes ? { types: rawTextTypes as unknown as Record<string, postgres.PostgresType> } : {}),
   }) as unknown as Db;

@@ -3,9 +3,13 @@
  * value as text; this keeps what the type means without losing precision:
  * int2/int4/oid and finite floats become numbers, bigint/numeric/money stay
  * strings (JavaScript numbers cannot hold them exactly), booleans become
- * true/false, json/jsonb are embedded as JSON, arrays of those types become
- * JSON arrays, and everything else (dates, uuids, intervals, bytea as \x…)
- * stays the server's text.
+ * true/false, json/jsonb are embedded as JSON, timestamps become ISO 8601
+ * (`2026-11-30T07:04:26.698144+00:00`, every digit kept; years BC as
+ * astronomical years, `-0043-03-15`; `infinity`/`-infinity` as those
+ * strings), arrays of built-in types become JSON arrays whose elements follow
+ * the same rules (nested for multi-dimensional arrays, NULL as null), and
+ * everything else (uuids, intervals, bytea as \x…, arrays of user-defined
+ * and composite types) stays the server's text.
  */
 
 /** Encodes one non-null text value as JSON text. */
@@ -16,17 +20,23 @@ const INT_TYPES = new Set([21, 23, 26]); // int2, int4, oid
 const FLOAT_TYPES = new Set([700, 701]);
 const JSON_TYPE = 114;
 const JSONB_TYPE = 3802;
+const DATE = 1082;
+const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
 
-/** Element type of the built-in array types whose elements get converted. */
+/**
+ * Element type of the built-in array types that become JSON arrays. (box[]
+ * is left out: its elements are separated by ";", and stay text.)
+ */
 const arrayElement = new Map<number, number>([
-  [1000, BOOL],
-  [1005, 21],
-  [1007, 23],
-  [1028, 26],
-  [1021, 700],
-  [1022, 701],
-  [199, JSON_TYPE],
-  [3807, JSONB_TYPE],
+  [1000, BOOL], [1005, 21], [1007, 23], [1028, 26], [1021, 700], [1022, 701], [199, JSON_TYPE], [3807, JSONB_TYPE],
+  [1016, 20], [1231, 1700], [791, 790], [1009, 25], [1015, 1043], [1014, 1042], [1002, 18], [1003, 19],
+  [2951, 2950], [1182, DATE], [1115, TIMESTAMP], [1185, TIMESTAMPTZ], [1183, 1083], [1270, 1266], [1187, 1186],
+  [1001, 17], [1041, 869], [651, 650], [1040, 829], [775, 774], [143, 142], [1561, 1560], [1563, 1562],
+  [2210, 2205], [2211, 2206], [4192, 4191], [2207, 2202], [2208, 2203], [2209, 2204], [4090, 4089], [3643, 3614], [3645, 3615],
+  [1017, 600], [1018, 601], [1019, 602], [1027, 604], [719, 718], [629, 628], [3221, 3220], [1263, 2275], [1034, 1033],
+  [1008, 24], [1010, 27], [1011, 28], [1012, 29], [1013, 30], [3905, 3904], [3907, 3906], [3909, 3908], [3911, 3910],
+  [3913, 3912], [3927, 3926],
 ]);
 
 /** Types aligned to the right in tables (psql does the same). */
@@ -46,12 +56,39 @@ export function jsonEncoder(oid: number): JsonEncoder {
   // jsonb output is compact and single-line; json keeps the input text, so re-serialise it.
   if (oid === JSONB_TYPE) return (s) => s;
   if (oid === JSON_TYPE) return (s) => JSON.stringify(JSON.parse(s));
+  if (oid === TIMESTAMPTZ || oid === TIMESTAMP || oid === DATE) return (s) => quote(isoTimestamp(s));
   const elem = arrayElement.get(oid);
   if (elem !== undefined) {
     const decode = jsonDecoder(elem);
-    return (s) => JSON.stringify(mapArray(parsePgArray(s), decode));
+    return (s) => {
+      const parsed = parsePgArray(s);
+      // Not an array literal as expected (a setting changed the output): keep the text.
+      return parsed ? JSON.stringify(mapArray(parsed, decode)) : quote(s);
+    };
   }
   return quote;
+}
+
+/**
+ * A date, timestamp or timestamptz as the server prints it with
+ * DateStyle ISO (`2026-11-30 07:04:26.698144+00`, `0044-03-15 BC`) in ISO
+ * 8601: `T` between date and time, the offset as ±hh:mm (±hh:mm:ss when
+ * the zone has seconds, which ISO 8601 cannot express otherwise), years BC as
+ * astronomical years with a sign (1 BC is 0000, 44 BC is -0043), years past
+ * 9999 with a +. Text in any other form (another DateStyle, infinity) is
+ * returned unchanged.
+ */
+export function isoTimestamp(text: string): string {
+  const m = /^(\d{4,})-(\d\d)-(\d\d)(?: (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::\d\d){0,2})?)?( BC)?$/.exec(text);
+  if (!m) return text;
+  const [, y, mo, d, time, offset, bc] = m;
+  let year = Number(y);
+  if (bc) year = 1 - year;
+  const yearText = year < 0 ? "-" + String(-year).padStart(4, "0") : year > 9999 ? "+" + String(year) : String(year).padStart(4, "0");
+  let out = `${yearText}-${mo}-${d}`;
+  if (time) out += `T${time}`;
+  if (offset) out += offset.length === 3 ? `${offset}:00` : offset;
+  return out;
 }
 
 /** The value (not JSON text) for a column of type `oid`. */
@@ -69,10 +106,14 @@ function mapArray(a: Nested, f: (s: string) => unknown): unknown[] {
 
 /**
  * Parse an array literal as the server prints it: `{1,2,NULL}`,
- * `{"a b","q\"t"}`, `{{1,2},{3,4}}`, `[0:1]={1,2}`. Unquoted NULL is null.
+ * `{"a b","q\\"t"}`, `{{1,2},{3,4}}`, `[0:1]={1,2}`. Unquoted NULL is null;
+ * quoted elements keep their backslash-escaped quotes and backslashes.
+ * Returns undefined for text that is not such a literal.
  */
-export function parsePgArray(text: string): Nested {
+export function parsePgArray(text: string): Nested | undefined {
   let i = text.startsWith("[") ? text.indexOf("=") + 1 : 0;
+  if (text[i] !== "{") return undefined;
+  let bad = false;
   const parse = (): Nested => {
     const out: Nested = [];
     i++; // "{"
@@ -104,9 +145,11 @@ export function parsePgArray(text: string): Nested {
         i++;
         continue;
       }
+      if (text[i] !== "}") bad = true;
       i++; // "}"
       return out;
     }
   };
-  return text[i] === "{" ? parse() : [text];
+  const out = parse();
+  return bad || i !== text.length ? undefined : out;
 }

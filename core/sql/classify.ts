@@ -58,7 +58,7 @@ const C = Category;
 
 /** Built-in (and well-known extension) functions, by exact lower-case name. */
 const deniedNames = new Map<string, CategoryText>([
-  ...names(C.sqlText, "query_to_xml query_to_xml_and_xmlschema query_to_xmlschema ts_stat connectby table_to_xml table_to_xmlschema table_to_xml_and_xmlschema schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml database_to_xmlschema database_to_xml_and_xmlschema"),
+  ...names(C.sqlText, "xpath_table query_to_xml query_to_xml_and_xmlschema query_to_xmlschema ts_stat connectby table_to_xml table_to_xmlschema table_to_xml_and_xmlschema schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml database_to_xmlschema database_to_xml_and_xmlschema"),
   ...names(C.signals, "pg_terminate_backend pg_cancel_backend pg_log_backend_memory_contexts pg_signal_backend"),
   ...names(C.replication, "pg_create_physical_replication_slot pg_create_logical_replication_slot pg_drop_replication_slot pg_copy_physical_replication_slot pg_copy_logical_replication_slot pg_replication_slot_advance pg_logical_emit_message pg_sync_replication_slots pg_replication_origin_create pg_replication_origin_drop pg_replication_origin_advance pg_replication_origin_session_setup pg_replication_origin_session_reset pg_replication_origin_xact_setup pg_replication_origin_xact_reset"),
   ...names(C.stats, "pg_clear_relation_stats pg_clear_attribute_stats pg_restore_relation_stats pg_restore_attribute_stats"),
@@ -92,7 +92,7 @@ const deniedPatterns: ReadonlyArray<readonly [RegExp, CategoryText]> = [
  */
 export const deniedExtensions: ReadonlyMap<string, CategoryText> = new Map<string, CategoryText>([
   ...names(C.connection, "dblink postgres_fdw plproxy http pg_net pgsql_http aws_lambda"),
-  ...names(C.sqlText, "pg_background tablefunc pgrouting pg_cron pgtap aws_s3 citus pg_later"),
+  ...names(C.sqlText, "pg_background tablefunc xml2 pgrouting pg_cron pgtap aws_s3 citus pg_later"),
   ...names(C.writeFiles, "adminpack"),
   ...names(C.replication, "pglogical"),
   ...names(C.heap, "pg_surgery"),

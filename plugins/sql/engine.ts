@@ -21,7 +21,8 @@
  * are passed through untouched. The abort signal cancels the running query on
  * the server and ends every wait.
  */
-import type { Db, ReservedDb } from "../../core/db/index.ts";
+import type { ConnectOptions, Db, ReservedDb } from "../../core/db/index.ts";
+import { parsingSettings } from "../../core/sql/classify.ts";
 import { serverCheck } from "./check.ts";
 import { failure } from "./failure.ts";
 import { planSql, type PlannedStatement, type SqlPlan } from "./plan.ts";
@@ -65,6 +66,16 @@ export interface SqlRequest {
 }
 
 const DEFAULT_BATCH = 2000;
+
+/**
+ * How to connect for a run: raw text values; read-only sessions start with
+ * default_transaction_read_only and with the settings that decide how the
+ * server reads SQL text pinned to what the gate's parser assumes (startup
+ * parameters; changing them later is refused, and serverCheck verifies them).
+ */
+export function sessionOptions(write: boolean): ConnectOptions {
+  return { rawTypes: true, readOnly: !write, ...(write ? {} : { startupParameters: { ...parsingSettings } }) };
+}
 
 /** Run the SQL. Refusals and usage problems throw before anything is sent. */
 export async function runSql(db: Db, req: SqlRequest, sink: ResultSink, plan?: SqlPlan): Promise<SqlRunSummary> {

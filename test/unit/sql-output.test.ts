@@ -38,7 +38,6 @@ describe("pg values to JSON", () => {
     expect(enc(16, "f")).toBe("false");
     expect(enc(3802, '{"a": [1, 2]}')).toBe('{"a": [1, 2]}');
     expect(enc(114, '{\n  "a" : 1\n}')).toBe('{"a":1}');
-    expect(enc(1184, "2024-01-02 03:04:05+00")).toBe('"2024-01-02 03:04:05+00"');
     expect(enc(2950, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")).toBe('"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"');
     expect(enc(25, 'quote " and \\')).toBe('"quote \\" and \\\\"');
   });
@@ -50,9 +49,42 @@ describe("pg values to JSON", () => {
     expect(enc(1007, "{{1,2},{3,NULL}}")).toBe("[[1,2],[3,null]]");
     expect(enc(1000, "{t,f}")).toBe("[true,false]");
     expect(enc(3807, '{"{\\"a\\": 1}",NULL}')).toBe('[{"a":1},null]');
-    expect(enc(1009, "{a,b}")).toBe('"{a,b}"'); // text[] stays text
-    expect(jsonDecoder(1016)("{1}")).toBe("{1}");
+    expect(enc(1009, "{a,b}")).toBe('["a","b"]');
+    expect(jsonDecoder(1016)("{1}")).toEqual(["1"]);
     expect(jsonDecoder(1022)("{1.5,NaN}")).toEqual([1.5, "NaN"]);
+  });
+
+  test("arrays of every built-in type: elements follow the scalar rules", () => {
+    expect(jsonDecoder(1016)("{1,NULL,9223372036854775807,-9223372036854775808}")).toEqual(["1", null, "9223372036854775807", "-9223372036854775808"]);
+    expect(jsonDecoder(1231)("{1.50,NaN,0.10000000000000000001}")).toEqual(["1.50", "NaN", "0.10000000000000000001"]);
+    expect(jsonDecoder(1009)('{"a\\"b","c\\\\d",NULL,"NULL","","x,y","{}"," lead"}')).toEqual(['a"b', "c\\d", null, "NULL", "", "x,y", "{}", " lead"]);
+    expect(jsonDecoder(1009)("{{a,b},{c,NULL}}")).toEqual([["a", "b"], ["c", null]]);
+    expect(jsonDecoder(1007)("{{{1},{2}},{{3},{4}}}")).toEqual([[[1], [2]], [[3], [4]]]);
+    expect(jsonDecoder(1007)("[-1:0][1:1]={{5},{6}}")).toEqual([[5], [6]]);
+    expect(jsonDecoder(1185)('{"2026-11-30 07:04:26.698144+00",infinity,NULL}')).toEqual(["2026-11-30T07:04:26.698144+00:00", "infinity", null]);
+    expect(jsonDecoder(1182)('{2026-01-02,"0044-03-15 BC"}')).toEqual(["2026-01-02", "-0043-03-15"]);
+    expect(jsonDecoder(2951)("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}")).toEqual(["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]);
+    // Not an array literal (e.g. an unknown form): the text is kept.
+    expect(jsonDecoder(1009)("not an array")).toBe("not an array");
+    expect(jsonDecoder(1009)("{a,b")).toBe("{a,b");
+    // box[] separates elements with ";": left as text.
+    expect(jsonDecoder(1020)("{(1,1),(0,0);(2,2),(1,1)}")).toBe("{(1,1),(0,0);(2,2),(1,1)}");
+  });
+
+  test("timestamps and dates as lossless ISO 8601", () => {
+    expect(enc(1184, "2026-11-30 07:04:26.698144+00")).toBe('"2026-11-30T07:04:26.698144+00:00"');
+    expect(enc(1184, "2026-11-30 12:34:26+05:30")).toBe('"2026-11-30T12:34:26+05:30"');
+    expect(enc(1184, "1890-01-01 00:00:00+00:01:15")).toBe('"1890-01-01T00:00:00+00:01:15"');
+    expect(enc(1184, "0044-03-15 10:00:00+00 BC")).toBe('"-0043-03-15T10:00:00+00:00"');
+    expect(enc(1184, "0001-01-01 00:00:00+00 BC")).toBe('"0000-01-01T00:00:00+00:00"');
+    expect(enc(1184, "infinity")).toBe('"infinity"');
+    expect(enc(1184, "-infinity")).toBe('"-infinity"');
+    expect(enc(1114, "2026-11-30 07:04:26.5")).toBe('"2026-11-30T07:04:26.5"');
+    expect(enc(1114, "294276-12-31 23:59:59.999999")).toBe('"+294276-12-31T23:59:59.999999"');
+    expect(enc(1082, "2024-01-02")).toBe('"2024-01-02"');
+    expect(enc(1082, "4713-11-24 BC")).toBe('"-4712-11-24"');
+    // Another DateStyle: kept as the server printed it.
+    expect(enc(1184, "Mon Nov 30 07:04:26.698144 2026 UTC")).toBe('"Mon Nov 30 07:04:26.698144 2026 UTC"');
   });
 
   test("row objects: repeated column names get a suffix", () => {

@@ -3,10 +3,11 @@ import { resolve } from "node:path";
 import { parseDuration, urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
 import { errorJson, EveError, UsageError } from "../../../core/errors.ts";
+import { findInvalidUtf8 } from "../../../core/migrations/files.ts";
 import { paint } from "../../../core/io.ts";
 import { OutputClosedError } from "../../../core/output/writer.ts";
 import { defineCommand, type Context } from "../../../core/plugin.ts";
-import { runSql } from "../engine.ts";
+import { runSql, sessionOptions } from "../engine.ts";
 import { parseParams, type SqlPlan } from "../plan.ts";
 import { planSqlIsolated } from "../planner.ts";
 import { csvSink, jsonSink, ndjsonSink, tableSink } from "../sinks.ts";
@@ -32,27 +33,42 @@ export default defineCommand<Opts>({
     "with its command tag and row count. Results stream: millions of rows to --csv or --ndjson\n" +
     "use constant memory, and Ctrl-C cancels the running query on the server (exit 130).\n" +
     "\n" +
-    "Read-only (default): the session starts with default_transaction_read_only=on and all\n" +
-    "statements run in one READ ONLY transaction that is rolled back at the end, so writes fail\n" +
-    "at the server. Statements that Postgres allows in a read-only transaction but that could end\n" +
-    "or lift it, or act outside it, are refused before anything is sent (exit 4, code\n" +
-    "E_READ_ONLY): transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, PREPARE TRANSACTION,\n" +
-    "COMMIT PREPARED…), SET/RESET of default_transaction_read_only or transaction_read_only,\n" +
-    "RESET ALL, SET TRANSACTION, SET SESSION CHARACTERISTICS, set_config() of those settings or\n" +
-    "with a computed name, DO, CALL, ALTER SYSTEM, COPY FROM / TO a file or program, LOCK,\n" +
-    "VACUUM, ANALYZE, CLUSTER, REINDEX, CHECKPOINT, LOAD, and calls to dblink*, pg_background_*,\n" +
-    "server-file, backend-signalling, replication-slot and stats-reset functions. Decided on the\n" +
-    "Postgres parser's AST. Functions called indirectly (inside other functions) are contained by\n" +
-    "the read-only transaction and its rollback, except what they do outside the session (e.g.\n" +
-    "dblink): use a read-only role for that.\n" +
+    "Read-only (default) is a safety gate against mistakes, not a permission boundary. The\n" +
+    "session starts with default_transaction_read_only=on and with the settings that decide how\n" +
+    "the server reads SQL text pinned (standard_conforming_strings=on, client_encoding=UTF8,\n" +
+    "backslash_quote=safe_encoding); all statements run in one READ ONLY transaction that is\n" +
+    "rolled back, each sent alone (extended protocol) as exactly the text that was checked, so\n" +
+    "writes fail at the server. Refused before anything runs (exit 4, code E_READ_ONLY):\n" +
+    "  - what could end or lift the read-only transaction: transaction control, DO, CALL,\n" +
+    "    SET/RESET/set_config() of the read-only or the pinned settings (SET NAMES included) or\n" +
+    "    with a computed name, RESET ALL, SET TRANSACTION, SET SESSION CHARACTERISTICS;\n" +
+    "  - statements that act outside it: ALTER SYSTEM, COPY FROM / TO a file or program, LOCK,\n" +
+    "    VACUUM, ANALYZE, CLUSTER, REINDEX, CHECKPOINT, LOAD;\n" +
+    "  - functions, by category: runs SQL given as text (query_to_xml, ts_stat, crosstab…),\n" +
+    "    opens its own connection (dblink…), signals other sessions, changes replication state,\n" +
+    "    resets statistics, changes server state/configuration, reads files on the server,\n" +
+    "    takes a lock that outlives the transaction, writes to indexes; matched however the name\n" +
+    "    is written (schema-qualified, quoted, any case, x.f field notation) and, on the server\n" +
+    "    before the first statement, in every schema: functions of extensions such as dblink,\n" +
+    "    postgres_fdw, tablefunc, pg_cron or pgtap, functions that wrap a refused one, foreign\n" +
+    "    tables, and views that read or call any of these.\n" +
+    "What it cannot stop: anything a privileged role can reach that the gate cannot see, such as\n" +
+    "a function it owns doing something the categories above do not name. A role that is a\n" +
+    "superuser or holds server-level privileges (REPLICATION, BYPASSRLS, pg_read_server_files,\n" +
+    "pg_signal_backend, pg_monitor…) gets a one-line notice on stderr. The permission boundary\n" +
+    "is a read-only role: connect as one when the SQL is not trusted.\n" +
     "\n" +
     "--write: no gate; a one-line warning goes to stderr. Several statements run in one\n" +
     "transaction (all or nothing) unless the SQL has its own BEGIN/COMMIT or a statement that\n" +
     "cannot run in a transaction (VACUUM, CREATE INDEX CONCURRENTLY…): then each statement\n" +
     "commits on its own.\n" +
     "\n" +
-    "--params '[…]' is a JSON array bound to $1, $2, … (strings, numbers and booleans are sent as\n" +
-    "text and typed by the server; objects and arrays as JSON text; null as NULL).\n" +
+    "--params '[…]' is a JSON array bound to $1, $2, … exactly as written (numbers keep every\n" +
+    "digit; strings as their value; objects and arrays as their JSON text, so $1::jsonb gets that\n" +
+    "JSON; null as NULL), typed by the server. Never pasted into the SQL text.\n" +
+    "\n" +
+    "The SQL (--sql, --file, --file -) must be valid UTF-8: otherwise exit 2 naming the line and\n" +
+    "byte offset of the first bad byte, and nothing is sent.\n" +
     "\n" +
     "Table output (default): psql-style, numbers right-aligned, NULL empty; on a terminal too\n" +
     "narrow for the table, one record per block (like psql \\x auto).\n" +
@@ -63,8 +79,10 @@ export default defineCommand<Opts>({
     "                \"command\", \"tag\", \"rowCount\"}]}\n" +
     "plus \"error\" when a statement failed after output began. Values keep their types:\n" +
     "int2/int4/float as numbers, bigint/numeric/money as strings, booleans, json/jsonb as JSON,\n" +
-    "arrays of those as arrays, NULL as null, everything else as the server's text. A repeated\n" +
-    "column name gets a suffix (id, id_2).\n" +
+    "timestamps and dates as ISO 8601 (2026-11-30T07:04:26.698144+00:00; BC years as -0043;\n" +
+    "infinity kept), arrays of built-in types as JSON arrays with the same element rules (nested\n" +
+    "when multi-dimensional), NULL as null, everything else (arrays of user-defined or composite\n" +
+    "types included) as the server's text. A repeated column name gets a suffix (id, id_2).\n" +
     "\n" +
     "--ndjson: one row object per line (same values). --csv: RFC 4180 quoting as Postgres COPY\n" +
     "writes it, a header row per result set, result sets separated by an empty line. With\n" +
@@ -102,8 +120,7 @@ export default defineCommand<Opts>({
     const waitTimeout = typeof opts.waitTimeout === "number" ? opts.waitTimeout : parseDuration(String(opts.waitTimeout ?? "60s"));
     const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout }, {
       applicationName: "eve sql",
-      rawTypes: true,
-      readOnly: !opts.write,
+      ...sessionOptions(!!opts.write),
       onNotice: (n) => ctx.out.log(`${n.severity ?? "NOTICE"}: ${n.message}`),
     });
     const stdout = ctx.out.stdout;
@@ -131,21 +148,45 @@ export default defineCommand<Opts>({
 
 async function readSql(ctx: Context, opts: Opts): Promise<{ text: string; source: string }> {
   if (opts.sql !== undefined && opts.file !== undefined) throw new UsageError("give --sql or --file, not both");
-  if (opts.sql !== undefined) return { text: opts.sql, source: "--sql" };
+  if (opts.sql !== undefined) return { text: checkDecoded(opts.sql, "--sql"), source: "--sql" };
   if (opts.file === "-") {
     if (!ctx.readStdin) throw new UsageError("no standard input here", { hint: "use --sql or --file PATH" });
-    return { text: await ctx.readStdin(), source: "stdin" };
+    return { text: checkDecoded(await ctx.readStdin(), "--file - (stdin)"), source: "stdin" };
   }
   if (opts.file !== undefined) {
+    let bytes: Uint8Array;
     try {
-      return { text: await readFile(resolve(ctx.cwd, opts.file), "utf8"), source: opts.file };
+      bytes = await readFile(resolve(ctx.cwd, opts.file));
     } catch (e) {
       throw new UsageError(`cannot read --file ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
         hint: "check the path (relative paths start at the current directory), or use --file - for stdin",
       });
     }
+    const bad = findInvalidUtf8(bytes);
+    if (bad) throw notUtf8(`--file ${opts.file}`, bad.line, bad.offset);
+    return { text: new TextDecoder().decode(bytes), source: opts.file };
   }
   throw new UsageError("no SQL given", { hint: 'pass --sql "select …", --file FILE, or --file - to read stdin' });
+}
+
+/**
+ * Text that reached us already decoded (an argument, stdin): bytes that were
+ * not UTF-8 became U+FFFD, and everything before the first one is intact, so
+ * its position is the first bad byte's.
+ */
+function checkDecoded(text: string, what: string): string {
+  const at = text.indexOf("\uFFFD");
+  if (at < 0) return text;
+  const before = text.slice(0, at);
+  const line = before.split("\n").length;
+  throw notUtf8(what, line, new TextEncoder().encode(before).length, " (or holds U+FFFD, the replacement character)");
+}
+
+function notUtf8(what: string, line: number, offset: number, extra = ""): UsageError {
+  return new UsageError(`${what} is not valid UTF-8${extra}: line ${line}, byte offset ${offset}`, {
+    hint: "nothing was sent to the database; convert the SQL to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)",
+    details: { line, byteOffset: offset },
+  });
 }
 
 function writeWarning(plan: SqlPlan): string {

@@ -1,7 +1,7 @@
 /** Shared setup for the sql engine tests: run SQL the way `eve db sql` does. */
 import { close, connect } from "../../../core/db/index.ts";
 import type { EveError } from "../../../core/errors.ts";
-import { runSql, type ResultSink } from "../../../plugins/sql/engine.ts";
+import { runSql, sessionOptions, type ResultSink } from "../../../plugins/sql/engine.ts";
 import { collectSink } from "../../../plugins/sql/sinks.ts";
 
 export interface RunOpts {
@@ -15,7 +15,7 @@ export interface RunOpts {
 
 /** Run on a fresh session (read-only unless write), collecting results. */
 export async function run(url: string, text: string, opts: RunOpts = {}) {
-  const db = connect(url, { rawTypes: true, readOnly: !opts.write });
+  const db = connect(url, sessionOptions(!!opts.write));
   const sink = opts.sink ?? collectSink();
   try {
     const summary = await runSql(db, { text, database: "test", ...opts }, sink);
