@@ -1,6 +1,25 @@
 /** Human rendering of a SchemaResult: one tree per schema. */
 import { paint, type Output } from "../../core/io.ts";
-import type { Column, ForeignKey, Index, MaterializedView, Routine, SchemaEntry, SchemaResult, Sequence, Table, Trigger, View } from "./schema.ts";
+import type {
+  Collation,
+  Column,
+  CompositeType,
+  DefaultPrivilege,
+  Domain,
+  ForeignKey,
+  Index,
+  MaterializedView,
+  Policy,
+  Privilege,
+  RangeType,
+  Routine,
+  SchemaEntry,
+  SchemaResult,
+  Sequence,
+  Table,
+  Trigger,
+  View,
+} from "./schema.ts";
 import { group, leaves, oneLine, renderTree, type TreeNode } from "./tree.ts";
 
 type Color = Pick<Output, "color">;
@@ -10,6 +29,10 @@ export function renderSchema(r: SchemaResult, out: Color = { color: false }): st
     `${paint(out, "bold", r.database)} · PostgreSQL ${r.serverVersion}`,
     `extensions: ${r.extensions.length ? r.extensions.map((e) => `${e.name} ${e.version} (${e.schema})`).join(", ") : "none"}`,
   ];
+  // Database-wide defaults store the whole ACL new objects get (it replaces the built-in one).
+  if (r.defaultPrivileges.length) {
+    head.push("default privileges in all schemas (the full ACL of new objects):", ...renderTree(defaultPrivilegeLeaves(r.defaultPrivileges)));
+  }
   if (!r.schemas.length) return [...head, "", "no user schemas"].join("\n");
   const blocks = r.schemas.map((s) => schemaBlock(s, out));
   return [...head, "", blocks.join("\n\n")].join("\n");
@@ -20,15 +43,55 @@ function schemaBlock(s: SchemaEntry, out: Color): string {
   // Partitions are listed under their parent when the parent is shown.
   const shown = new Set(s.tables.map((t) => `${t.schema}.${t.name}`));
   const nodes: TreeNode[] = [
+    ...group("grants", grantLeaves(s.privileges, s.owner)),
+    ...group("default privileges", defaultPrivilegeLeaves(s.defaultPrivileges)),
     ...s.tables.filter((t) => !t.partitionOf || !shown.has(`${t.partitionOf.schema}.${t.partitionOf.name}`)).map((t) => tableNode(t, out)),
     ...s.views.map((v) => viewNode(v, out)),
     ...s.materializedViews.map((m) => matviewNode(m, out)),
-    ...s.enums.map((e) => ({ text: `${paint(out, "bold", "enum " + e.name)}: ${e.values.join(", ")}${e.comment ? `  -- ${oneLine(e.comment, 60)}` : ""}` })),
+    ...s.enums.map((e) => ({ text: `${paint(out, "bold", "enum " + e.name)}: ${e.values.join(", ")}${grantsFact(e.privileges, e.owner, "USAGE")}${comment(e.comment)}` })),
+    ...s.domains.map((d) => ({ text: domainLine(d, out) })),
+    ...s.compositeTypes.map((c) => ({ text: compositeLine(c, out) })),
+    ...s.rangeTypes.map((r) => ({ text: rangeLine(r, out) })),
+    ...s.collations.map((c) => ({ text: collationLine(c, out) })),
     ...s.sequences.map((q) => ({ text: sequenceLine(q, out) })),
     ...s.functions.map((f) => ({ text: routineLine(f, out) })),
   ];
   if (!nodes.length) return `${title}\n└─ (empty)`;
   return [title, ...renderTree(nodes)].join("\n");
+}
+
+function comment(c: string | null, max = 60): string {
+  return c ? `  -- ${oneLine(c, max)}` : "";
+}
+
+/**
+ * Grants worth reading: the owner's own privileges and the built-in PUBLIC
+ * default (EXECUTE on functions, USAGE on types) are implied and left out; the
+ * JSON output has every entry.
+ */
+function shownGrants(privs: Privilege[], owner: string, publicDefault?: string): Privilege[] {
+  return privs.filter(
+    (p) => p.grantee !== owner && !(publicDefault && p.grantee === "PUBLIC" && !p.grantable && p.privileges.length === 1 && p.privileges[0] === publicDefault),
+  );
+}
+
+function grantText(p: Privilege): string {
+  return `${p.privileges.join(", ")}${p.grantable ? " (with grant option)" : ""}`;
+}
+
+function grantLeaves(privs: Privilege[], owner: string, publicDefault?: string): TreeNode[] {
+  return leaves(shownGrants(privs, owner, publicDefault).map((p) => [`to ${p.grantee}`, grantText(p)]));
+}
+
+/** Grants as a trailing fact of a one-line object: " · grants: reader SELECT; …". */
+function grantsFact(privs: Privilege[], owner: string, publicDefault?: string): string {
+  const shown = shownGrants(privs, owner, publicDefault);
+  if (!shown.length) return "";
+  return ` · grants: ${shown.map((p) => `${p.grantee} ${grantText(p)}`).join("; ")}`;
+}
+
+function defaultPrivilegeLeaves(list: DefaultPrivilege[]): TreeNode[] {
+  return leaves(list.map((d) => [`for ${d.role}`, `on ${d.objectType}`, `to ${d.grantee}`, `${d.privileges.join(", ")}${d.grantable ? " (with grant option)" : ""}`]));
 }
 
 function rows(n: number | null): string {
@@ -51,8 +114,17 @@ function tableNode(t: Table, out: Color): TreeNode {
       ...group("indexes", leaves(t.indexes.map(indexCells))),
       ...group("partitions", leaves(t.partitions.map((p) => [p.schema === t.schema ? p.name : `${p.schema}.${p.name}`, p.bound]))),
       ...group("triggers", leaves(t.triggers.map(triggerCells))),
+      ...group("policies", leaves(t.policies.map(policyCells))),
+      ...group("grants", grantLeaves(t.privileges, t.owner)),
     ],
   };
+}
+
+function policyCells(p: Policy): string[] {
+  const parts = [`for ${p.command} to ${p.roles.join(", ")}`];
+  if (p.using !== null) parts.push(`using (${oneLine(p.using, 80)})`);
+  if (p.withCheck !== null) parts.push(`with check (${oneLine(p.withCheck, 80)})`);
+  return [p.name, p.permissive ? "permissive" : "restrictive", parts.join(" ")];
 }
 
 function viewNode(v: View, out: Color): TreeNode {
@@ -61,6 +133,7 @@ function viewNode(v: View, out: Color): TreeNode {
     children: [
       ...group("columns", columnLeaves(v.columns)),
       ...group("triggers", leaves(v.triggers.map(triggerCells))),
+      ...group("grants", grantLeaves(v.privileges, v.owner)),
       { text: `definition: ${oneLine(v.definition, 120)}` },
     ],
   };
@@ -73,6 +146,7 @@ function matviewNode(m: MaterializedView, out: Color): TreeNode {
     children: [
       ...group("columns", columnLeaves(m.columns)),
       ...group("indexes", leaves(m.indexes.map(indexCells))),
+      ...group("grants", grantLeaves(m.privileges, m.owner)),
       { text: `definition: ${oneLine(m.definition, 120)}` },
     ],
   };
@@ -85,6 +159,8 @@ function columnLeaves(cols: Column[]): TreeNode[] {
       if (c.identity) extra.push(`identity ${c.identity}`);
       if (c.generated) extra.push(`generated as ${oneLine(c.generated, 60)}`);
       if (c.default !== null) extra.push(`default ${oneLine(c.default, 60)}`);
+      if (c.collation) extra.push(`collate ${c.collation}`);
+      for (const p of c.privileges) extra.push(`grant ${grantText(p)} to ${p.grantee}`);
       if (c.comment) extra.push(`-- ${oneLine(c.comment, 60)}`);
       return [c.name, c.type, c.nullable ? "null" : "not null", extra.join("  ")];
     }),
@@ -130,14 +206,51 @@ function sequenceLine(q: Sequence, out: Color): string {
   if (q.cycle) parts.push("cycle");
   if (q.ownedBy) parts.push(`owned by ${q.ownedBy.table}.${q.ownedBy.column}${q.identity ? " (identity)" : ""}`);
   if (q.lastValue !== null) parts.push(`last ${q.lastValue}`);
-  return `${paint(out, "bold", "sequence " + q.name)}  ${parts.join(" · ")}`;
+  return `${paint(out, "bold", "sequence " + q.name)}  ${parts.join(" · ")}${grantsFact(q.privileges, q.owner)}${comment(q.comment)}`;
 }
 
 function routineLine(f: Routine, out: Color): string {
   const facts = [f.language, f.volatility];
   if (f.strict) facts.push("strict");
   if (f.securityDefiner) facts.push("security definer");
+  // EXECUTE for PUBLIC is the built-in default; its absence is worth saying.
+  if (!f.privileges.some((p) => p.grantee === "PUBLIC")) facts.push("no PUBLIC execute");
   for (const c of f.config) facts.push(`set ${c}`);
   const ret = f.returns === null ? "" : ` → ${f.returns}`;
-  return `${paint(out, "bold", `${f.kind} ${f.name}`)}(${f.arguments})${ret}  ${facts.join(" · ")}${f.comment ? `  -- ${oneLine(f.comment, 60)}` : ""}`;
+  return `${paint(out, "bold", `${f.kind} ${f.name}`)}(${f.arguments})${ret}  ${facts.join(" · ")}${grantsFact(f.privileges, f.owner, "EXECUTE")}${comment(f.comment)}`;
+}
+
+function domainLine(d: Domain, out: Color): string {
+  const parts = [d.type];
+  if (d.collation) parts.push(`collate ${d.collation}`);
+  if (d.notNull) parts.push("not null");
+  if (d.default !== null) parts.push(`default ${oneLine(d.default, 60)}`);
+  // pg_get_constraintdef() already ends a NOT VALID check with "NOT VALID".
+  for (const c of d.constraints) parts.push(`${c.name} ${oneLine(c.definition, 80)}`);
+  return `${paint(out, "bold", "domain " + d.name)}: ${parts.join(" · ")}${grantsFact(d.privileges, d.owner, "USAGE")}${comment(d.comment)}`;
+}
+
+function compositeLine(c: CompositeType, out: Color): string {
+  const attrs = c.attributes.map((a) => `${a.name} ${a.type}${a.collation ? ` collate ${a.collation}` : ""}`).join(", ");
+  return `${paint(out, "bold", "type " + c.name)} (${attrs})${grantsFact(c.privileges, c.owner, "USAGE")}${comment(c.comment)}`;
+}
+
+function rangeLine(r: RangeType, out: Color): string {
+  const parts = [`subtype ${r.subtype}`];
+  if (r.collation) parts.push(`collate ${r.collation}`);
+  if (r.multirange) parts.push(`multirange ${r.multirange}`);
+  return `${paint(out, "bold", "range type " + r.name)}: ${parts.join(" · ")}${grantsFact(r.privileges, r.owner, "USAGE")}${comment(r.comment)}`;
+}
+
+function collationLine(c: Collation, out: Color): string {
+  const parts: string[] = [c.provider];
+  if (c.locale !== null) parts.push(`locale ${c.locale}`);
+  if (c.lcCollate !== null && c.lcCollate === c.lcCtype) parts.push(`locale ${c.lcCollate}`);
+  else {
+    if (c.lcCollate !== null) parts.push(`lc_collate ${c.lcCollate}`);
+    if (c.lcCtype !== null) parts.push(`lc_ctype ${c.lcCtype}`);
+  }
+  if (c.rules) parts.push(`rules ${oneLine(c.rules, 40)}`);
+  if (!c.deterministic) parts.push("nondeterministic");
+  return `${paint(out, "bold", "collation " + c.name)}: ${parts.join(" · ")}${comment(c.comment)}`;
 }

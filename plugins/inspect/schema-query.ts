@@ -7,12 +7,19 @@
 import { mapDbError, SqlError, type Db } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
 import type {
+  Collation,
   Column,
+  CompositeType,
   Constraint,
+  DefaultPrivilege,
+  Domain,
   Enum,
   ForeignKey,
   Index,
   MaterializedView,
+  Policy,
+  Privilege,
+  RangeType,
   Routine,
   SchemaEntry,
   SchemaResult,
@@ -60,6 +67,7 @@ interface RawTrigger {
   definition: string;
 }
 type RawIndex = Index & { rel: number };
+type RawPolicy = Omit<Policy, "command"> & { rel: number; command: string };
 type RawPartition = Table["partitions"][number] & { rel: number };
 interface RawRelation {
   oid: number;
@@ -79,6 +87,7 @@ interface RawRelation {
   parentName: string | null;
   partitionBound: string | null;
   definition: string | null;
+  privileges: Privilege[];
 }
 /** A relation with the rows of the per-relation queries attached. */
 interface Assembled extends RawRelation {
@@ -89,6 +98,7 @@ interface Assembled extends RawRelation {
   indexes: Index[];
   triggers: RawTrigger[];
   partitions: Table["partitions"];
+  policies: RawPolicy[];
 }
 type RawSequence = Omit<Sequence, "ownedBy" | "identity"> & {
   ownerSchema: string | null;
@@ -102,13 +112,27 @@ type RawRoutine = Omit<Routine, "kind" | "signature" | "volatility" | "config"> 
   volatility: string;
   config: string[] | null;
 };
-type RawEnum = Enum & { oid: number; array_oid: number };
+/** Type rows carry their oid and array type's oid for the --table filter. */
+type TypeRow<T> = T & { oid: number; array_oid: number };
+type RawCollation = Omit<Collation, "provider"> & { oid: number; provider: string };
+interface RawDefaultAcl {
+  schema: string | null;
+  role: string;
+  objtype: string;
+  privileges: Privilege[];
+}
 interface Raw {
   meta: { database: string; server_version: string; version_num: number };
-  schemas: Array<{ name: string; owner: string; comment: string | null }>;
+  schemas: Array<{ name: string; owner: string; comment: string | null; privileges: Privilege[] }>;
   relations: Assembled[];
-  enums: RawEnum[];
-  usedTypes: Set<number> | null;
+  enums: TypeRow<Enum>[];
+  domains: TypeRow<Domain>[];
+  composites: TypeRow<CompositeType>[];
+  ranges: TypeRow<RangeType>[];
+  collations: RawCollation[];
+  defaultAcls: RawDefaultAcl[];
+  /** With --table: the types and collations the shown columns use. */
+  used: { types: Set<number>; collations: Set<number> } | null;
   sequences: RawSequence[];
   functions: RawRoutine[];
   extensions: SchemaResult["extensions"];
@@ -155,17 +179,24 @@ async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] |
       q<RawIndex>(Q.INDEXES_SQL, p2),
       q<RawTrigger>(Q.TRIGGERS_SQL, p2),
       q<RawPartition>(Q.PARTITIONS_SQL, p2),
-      q<RawEnum>(Q.ENUMS_SQL, p1),
-      tables ? q<{ oid: number }>(Q.USED_TYPES_SQL, p2) : Promise.resolve(null),
+      q<RawPolicy>(Q.POLICIES_SQL, p2),
+      q<TypeRow<Enum>>(Q.ENUMS_SQL, p1),
+      q<TypeRow<Domain>>(Q.DOMAINS_SQL, p1),
+      q<TypeRow<CompositeType>>(Q.COMPOSITES_SQL, p1),
+      q<TypeRow<RangeType>>(Q.RANGES_SQL, p1),
+      q<RawCollation>(Q.COLLATIONS_SQL, p1),
+      q<RawDefaultAcl>(Q.DEFAULT_ACL_SQL, p1),
+      tables ? q<{ type: number; collation: number }>(Q.USED_TYPES_SQL, p2) : Promise.resolve(null),
       q<RawSequence>(Q.SEQUENCES_SQL, p2),
       q<RawRoutine>(Q.FUNCTIONS_SQL, p2),
       q<SchemaResult["extensions"][number]>(Q.EXTENSIONS_SQL),
     ] as const);
   });
-  const [meta, schemaRows, relRows, colRows, conRows, idxRows, trgRows, partRows, enumRows, usedRows, seqRows, fnRows, extRows] = rows;
+  const [meta, schemaRows, relRows, colRows, conRows, idxRows, trgRows, partRows, polRows, enums, domains, composites, ranges, collations, defaultAcls, usedRows, seqRows, fnRows, extRows] =
+    rows;
   const rels = new Map<number, Assembled>();
   const relations = relRows.map((r) => {
-    const a: Assembled = { ...r, columns: [], names: [], constraints: [], indexes: [], triggers: [], partitions: [] };
+    const a: Assembled = { ...r, columns: [], names: [], constraints: [], indexes: [], triggers: [], partitions: [], policies: [] };
     rels.set(r.oid, a);
     return a;
   });
@@ -180,12 +211,18 @@ async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] |
   for (const { rel, ...i } of idxRows) rels.get(rel)?.indexes.push(i);
   for (const t of trgRows) rels.get(t.rel)?.triggers.push(t);
   for (const { rel, ...p } of partRows) rels.get(rel)?.partitions.push(p);
+  for (const p of polRows) rels.get(p.rel)?.policies.push(p);
   return {
     meta: meta[0]!,
-    schemas: schemaRows.map(({ name, owner, comment }) => ({ name, owner, comment })),
+    schemas: schemaRows.map(({ name, owner, comment, privileges }) => ({ name, owner, comment, privileges })),
     relations,
-    enums: enumRows,
-    usedTypes: usedRows ? new Set(usedRows.map((u) => u.oid)) : null,
+    enums,
+    domains,
+    composites,
+    ranges,
+    collations,
+    defaultAcls,
+    used: usedRows ? { types: new Set(usedRows.map((u) => u.type)), collations: new Set(usedRows.map((u) => u.collation)) } : null,
     sequences: seqRows,
     functions: fnRows,
     extensions: extRows.map(({ name, version, schema }) => ({ name, version, schema })),
@@ -219,7 +256,20 @@ function build(raw: Raw, schemas: string[] | null, tables: string[] | null): Sch
   const v = raw.meta.version_num;
   const entries = new Map<string, SchemaEntry>();
   for (const s of raw.schemas) {
-    entries.set(s.name, { ...s, tables: [], views: [], materializedViews: [], enums: [], sequences: [], functions: [] });
+    entries.set(s.name, {
+      ...s,
+      defaultPrivileges: [],
+      tables: [],
+      views: [],
+      materializedViews: [],
+      enums: [],
+      domains: [],
+      compositeTypes: [],
+      rangeTypes: [],
+      collations: [],
+      sequences: [],
+      functions: [],
+    });
   }
   const entry = (name: string) => entries.get(name)!;
   for (const r of raw.relations) {
@@ -227,10 +277,27 @@ function build(raw: Raw, schemas: string[] | null, tables: string[] | null): Sch
     else if (r.kind === "m") entry(r.schema).materializedViews.push(toMatview(r, v));
     else entry(r.schema).tables.push(toTable(r, v));
   }
-  for (const { oid, array_oid, ...e } of raw.enums) {
-    // With --table: only the enums the shown columns use (directly or as arrays).
-    if (raw.usedTypes && !raw.usedTypes.has(oid) && !raw.usedTypes.has(array_oid)) continue;
-    entry(e.schema).enums.push(e);
+  // With --table: only the types and collations the shown columns use (types directly or as arrays).
+  const used = raw.used;
+  const keep = <T>(rows: TypeRow<T>[], push: (t: T & { schema: string }) => void) => {
+    for (const { oid, array_oid, ...t } of rows) {
+      if (used && !used.types.has(oid) && !used.types.has(array_oid)) continue;
+      push(t as unknown as T & { schema: string });
+    }
+  };
+  keep(raw.enums, (e) => entry(e.schema).enums.push(e));
+  keep(raw.domains, (d) => entry(d.schema).domains.push(d));
+  keep(raw.composites, (c) => entry(c.schema).compositeTypes.push(c));
+  keep(raw.ranges, (r) => entry(r.schema).rangeTypes.push(r));
+  for (const { oid, ...c } of raw.collations) {
+    if (used && !used.collations.has(oid)) continue;
+    entry(c.schema).collations.push({ ...c, provider: collationProviders[c.provider] ?? "default" });
+  }
+  const globalDefaults: DefaultPrivilege[] = [];
+  for (const d of raw.defaultAcls) {
+    const list = toDefaultPrivileges(d);
+    if (d.schema === null) globalDefaults.push(...list);
+    else if (!tables) entries.get(d.schema)?.defaultPrivileges.push(...list);
   }
   for (const s of raw.sequences) entry(s.schema).sequences.push(toSequence(s));
   for (const f of raw.functions) entry(f.schema).functions.push(toRoutine(f));
@@ -243,7 +310,23 @@ function build(raw: Raw, schemas: string[] | null, tables: string[] | null): Sch
     filter: { schemas, tables },
     schemas: list,
     extensions: raw.extensions,
+    defaultPrivileges: globalDefaults,
   };
+}
+
+const collationProviders: Record<string, Collation["provider"]> = { c: "libc", i: "icu", b: "builtin", d: "default" };
+const defaultAclTypes: Record<string, DefaultPrivilege["objectType"]> = { r: "tables", S: "sequences", f: "functions", T: "types", n: "schemas" };
+
+/** One entry per grantee and grant option (the grantor is always the role). */
+function toDefaultPrivileges(d: RawDefaultAcl): DefaultPrivilege[] {
+  const objectType = defaultAclTypes[d.objtype] ?? "tables";
+  return d.privileges.map((p) => ({ role: d.role, objectType, grantee: p.grantee, privileges: p.privileges, grantable: p.grantable }));
+}
+
+const policyCommands: Record<string, Policy["command"]> = { "*": "all", r: "select", a: "insert", w: "update", d: "delete" };
+
+function toPolicy({ rel: _rel, command, ...p }: RawPolicy): Policy {
+  return { name: p.name, command: policyCommands[command] ?? "all", permissive: p.permissive, roles: p.roles, using: p.using, withCheck: p.withCheck };
 }
 
 /** reltuples is -1 when never analyzed (PG 14+); before 14, 0 rows on 0 pages meant the same. */
@@ -293,6 +376,8 @@ function toTable(r: Assembled, v: number): Table {
     comment: r.comment,
     rowEstimate: rowEstimate(r, v),
     rls: { enabled: r.rlsEnabled, forced: r.rlsForced },
+    policies: r.policies.map(toPolicy),
+    privileges: r.privileges,
     partitionKey: r.partitionKey,
     partitions: r.partitions,
     partitionOf: r.parentName ? { schema: r.parentSchema!, name: r.parentName, bound: r.partitionBound ?? "" } : null,
@@ -314,6 +399,7 @@ function toView(r: Assembled): View {
     definition: (r.definition ?? "").trim(),
     columns: r.columns.map(toColumn),
     triggers: r.triggers.map(toTrigger),
+    privileges: r.privileges,
   };
 }
 
@@ -328,6 +414,7 @@ function toMatview(r: Assembled, v: number): MaterializedView {
     definition: (r.definition ?? "").trim(),
     columns: r.columns.map(toColumn),
     indexes: r.indexes,
+    privileges: r.privileges,
   };
 }
 

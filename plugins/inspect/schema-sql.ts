@@ -35,6 +35,24 @@ const relInScope = (c = "c", n = "n") =>
    and ($2::text is null or ${c}.relname::text = any(${tableList}) or ${n}.nspname || '.' || ${c}.relname = any(${tableList}))
    and ${notExtension("pg_class", `${c}.oid`)}`;
 
+/**
+ * An ACL as JSON: [{grantee, grantor, privileges: [...], grantable}], one entry per
+ * grantee, grantor and grant option; grantee "PUBLIC" for everyone. `expr` should
+ * apply acldefault() where a null ACL means the built-in defaults.
+ */
+const acl = (expr: string) => `(
+  select coalesce(json_agg(json_build_object('grantee', g.grantee, 'grantor', g.grantor, 'privileges', g.privileges, 'grantable', g.grantable)
+                           order by g.grantee, g.grantor, g.grantable), '[]')
+  from (select case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee) end as grantee,
+               pg_get_userbyid(x.grantor) as grantor, x.is_grantable as grantable,
+               array_agg(x.privilege_type order by x.privilege_type) as privileges
+        from aclexplode(${expr}) x group by 1, 2, 3) g)`;
+
+/** A collation's name as SQL would spell it: quoted as needed, qualified unless in pg_catalog. */
+const collationName = (oid: string) => `(
+  select case when cn.nspname = 'pg_catalog' then quote_ident(co.collname) else quote_ident(cn.nspname) || '.' || quote_ident(co.collname) end
+  from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace where co.oid = ${oid})`;
+
 /** FROM clause of every per-relation query: the relations in scope as `c`, schema `n`. */
 const scopedRelations = `pg_class c join pg_namespace n on n.oid = c.relnamespace`;
 
@@ -44,7 +62,8 @@ select current_database() as database,
        current_setting('server_version_num')::int as version_num`;
 
 export const SCHEMAS_SQL = `
-select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, d.description as comment
+select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, d.description as comment,
+       ${acl("coalesce(n.nspacl, acldefault('n', n.nspowner))")} as privileges
 from pg_namespace n
 left join pg_description d on d.classoid = 'pg_namespace'::regclass and d.objoid = n.oid and d.objsubid = 0
 where ${userSchema()}
@@ -58,7 +77,8 @@ select c.oid, n.nspname as schema, c.relname as name, c.relkind as kind,
        case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as "partitionKey",
        pn.nspname as "parentSchema", pc.relname as "parentName",
        case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as "partitionBound",
-       case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as definition
+       case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end as definition,
+       ${acl("coalesce(c.relacl, acldefault('r', c.relowner))")} as privileges
 from ${scopedRelations}
 left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = c.oid and d.objsubid = 0
 left join pg_inherits inh on c.relispartition and inh.inhrelid = c.oid
@@ -74,9 +94,12 @@ select a.attrelid as rel, a.attnum as num, a.attname as name,
        case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end as "default",
        a.attidentity as identity,
        case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end as generated,
-       d.description as comment
+       d.description as comment,
+       case when a.attcollation <> ty.typcollation then ${collationName("a.attcollation")} end as collation,
+       case when a.attacl is null then '[]'::json else ${acl("a.attacl")} end as privileges
 from ${scopedRelations}
 join pg_attribute a on a.attrelid = c.oid
+join pg_type ty on ty.oid = a.atttypid
 left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
 left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = a.attrelid and d.objsubid = a.attnum
 where a.attnum > 0 and not a.attisdropped and ${relInScope()}
@@ -137,23 +160,99 @@ join pg_namespace pn on pn.oid = pc.relnamespace
 where c.relkind = 'p' and ${relInScope()}
 order by inh.inhparent, pn.nspname, pc.relname`;
 
-/** Enums of the user schemas, with the types their columns use (for the --table filter). */
-export const ENUMS_SQL = `
-select t.oid, n.nspname as schema, t.typname as name, pg_get_userbyid(t.typowner) as owner, d.description as comment,
-       coalesce((select json_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid), '[]') as "values",
-       t.typarray as array_oid
+/**
+ * A user-defined type of kind `typtype` (alias `t`, schema `n`): the columns every
+ * type query returns first. `oid` and `array_oid` let the --table filter keep the
+ * types that the shown columns use.
+ */
+const typeQuery = (typtype: string, columns: string, joins = "") => `
+select t.oid, t.typarray as array_oid, n.nspname as schema, t.typname as name, pg_get_userbyid(t.typowner) as owner,
+       d.description as comment, ${columns},
+       ${acl("coalesce(t.typacl, acldefault('T', t.typowner))")} as privileges
 from pg_type t
 join pg_namespace n on n.oid = t.typnamespace
+${joins}
 left join pg_description d on d.classoid = 'pg_type'::regclass and d.objoid = t.oid and d.objsubid = 0
-where t.typtype = 'e' and ${userSchema()} and ${notExtension("pg_type", "t.oid")}
+where t.typtype = '${typtype}' and ${userSchema()} and ${notExtension("pg_type", "t.oid")}
 order by n.nspname, t.typname`;
 
-/** Type oids used by the columns in scope (only needed with --table). */
+export const ENUMS_SQL = typeQuery(
+  "e",
+  `coalesce((select json_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid), '[]') as "values"`,
+);
+
+export const DOMAINS_SQL = typeQuery(
+  "d",
+  `format_type(t.typbasetype, t.typtypmod) as type, t.typnotnull as "notNull", t.typdefault as "default",
+   case when t.typcollation <> bt.typcollation then ${collationName("t.typcollation")} end as collation,
+   coalesce((select json_agg(json_build_object('name', con.conname, 'definition', pg_get_constraintdef(con.oid, true),
+                                               'validated', con.convalidated) order by con.conname)
+             from pg_constraint con where con.contypid = t.oid and con.contype = 'c'), '[]') as constraints`,
+  "join pg_type bt on bt.oid = t.typbasetype",
+);
+
+/** Standalone composite types (CREATE TYPE … AS (…)), not the row types of tables. */
+export const COMPOSITES_SQL = typeQuery(
+  "c",
+  `coalesce((select json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                                               'collation', case when a.attcollation <> at.typcollation then ${collationName("a.attcollation")} end)
+                             order by a.attnum)
+             from pg_attribute a join pg_type at on at.oid = a.atttypid
+             where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]') as attributes`,
+  "join pg_class tc on tc.oid = t.typrelid and tc.relkind = 'c'",
+);
+
+/** Range types; the multirange (PostgreSQL 14+) read through to_jsonb so that 12 and 13 work too. */
+export const RANGES_SQL = typeQuery(
+  "r",
+  `format_type(rg.rngsubtype, null) as subtype,
+   case when rg.rngcollation <> 0 and rg.rngcollation <> st.typcollation then ${collationName("rg.rngcollation")} end as collation,
+   format_type(nullif(to_jsonb(rg) ->> 'rngmultitypid', '0')::oid, null) as multirange`,
+  "join pg_range rg on rg.rngtypid = t.oid join pg_type st on st.oid = rg.rngsubtype",
+);
+
+/**
+ * User-defined collations. Version-dependent columns (colliculocale 15–16,
+ * colllocale 17+, collicurules 16+) are read through to_jsonb.
+ */
+export const COLLATIONS_SQL = `
+select co.oid, n.nspname as schema, co.collname as name, pg_get_userbyid(co.collowner) as owner, d.description as comment,
+       co.collprovider as provider, co.collisdeterministic as deterministic,
+       coalesce(j ->> 'colllocale', j ->> 'colliculocale') as locale,
+       j ->> 'collcollate' as "lcCollate", j ->> 'collctype' as "lcCtype", j ->> 'collicurules' as rules
+from pg_collation co
+cross join lateral to_jsonb(co) j
+join pg_namespace n on n.oid = co.collnamespace
+left join pg_description d on d.classoid = 'pg_collation'::regclass and d.objoid = co.oid and d.objsubid = 0
+where ${userSchema()} and ${notExtension("pg_collation", "co.oid")}
+order by n.nspname, co.collname`;
+
+/** Type and collation oids used by the columns in scope (only needed with --table). */
 export const USED_TYPES_SQL = `
-select distinct a.atttypid as oid
+select distinct a.atttypid as type, a.attcollation as collation
 from ${scopedRelations}
 join pg_attribute a on a.attrelid = c.oid
 where a.attnum > 0 and not a.attisdropped and ${relInScope()}`;
+
+export const POLICIES_SQL = `
+select pol.polrelid as rel, pol.polname as name, pol.polcmd as command, pol.polpermissive as permissive,
+       coalesce((select json_agg(r.name order by r.name)
+                 from (select case when x = 0 then 'PUBLIC' else pg_get_userbyid(x) end as name from unnest(pol.polroles) x) r), '[]') as roles,
+       pg_get_expr(pol.polqual, pol.polrelid, true) as "using",
+       pg_get_expr(pol.polwithcheck, pol.polrelid, true) as "withCheck"
+from ${scopedRelations}
+join pg_policy pol on pol.polrelid = c.oid
+where ${relInScope()}
+order by pol.polrelid, pol.polname`;
+
+/** ALTER DEFAULT PRIVILEGES: per schema, and database-wide (schema null). */
+export const DEFAULT_ACL_SQL = `
+select n.nspname as schema, pg_get_userbyid(da.defaclrole) as role, da.defaclobjtype as objtype,
+       ${acl("da.defaclacl")} as privileges
+from pg_default_acl da
+left join pg_namespace n on n.oid = da.defaclnamespace
+where da.defaclnamespace = 0 or (${userSchema()})
+order by n.nspname nulls first, 2, 3`;
 
 export const SEQUENCES_SQL = `
 select c.oid, n.nspname as schema, c.relname as name, format_type(s.seqtypid, null) as type,
@@ -161,7 +260,8 @@ select c.oid, n.nspname as schema, c.relname as name, format_type(s.seqtypid, nu
        s.seqcache::text as cache, s.seqcycle as cycle,
        case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid)::text end as "lastValue",
        on2.nspname as "ownerSchema", oc.relname as "ownerTable", oa.attname as "ownerColumn",
-       dep.deptype = 'i' as identity, d.description as comment
+       dep.deptype = 'i' as identity, d.description as comment, pg_get_userbyid(c.relowner) as owner,
+       ${acl("coalesce(c.relacl, acldefault('s', c.relowner))")} as privileges
 from pg_sequence s
 join pg_class c on c.oid = s.seqrelid
 join pg_namespace n on n.oid = c.relnamespace
@@ -179,19 +279,22 @@ where ${userSchema()} and ${notExtension("pg_class", "c.oid")}
                   where oc2.oid = dep.refobjid and ${relInScope("oc2", "on3")}))
 order by n.nspname, c.relname`;
 
-/** Functions and procedures; none with --table. */
+/** Functions, procedures and aggregates; none with --table. */
 export const FUNCTIONS_SQL = `
 select n.nspname as schema, p.proname as name, p.prokind as kind,
        pg_get_function_identity_arguments(p.oid) as "identityArguments",
        pg_get_function_arguments(p.oid) as arguments,
        case when p.prokind <> 'p' then pg_get_function_result(p.oid) end as returns,
        l.lanname as language, p.provolatile as volatility, p.proisstrict as strict, p.prosecdef as "securityDefiner",
-       to_json(p.proconfig) as config, pg_get_userbyid(p.proowner) as owner, d.description as comment
+       to_json(p.proconfig) as config, pg_get_userbyid(p.proowner) as owner, d.description as comment,
+       ${acl("coalesce(p.proacl, acldefault('f', p.proowner))")} as privileges
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join pg_language l on l.oid = p.prolang
 left join pg_description d on d.classoid = 'pg_proc'::regclass and d.objoid = p.oid and d.objsubid = 0
 where $2::text is null and ${userSchema()} and ${notExtension("pg_proc", "p.oid")}
+  -- Functions a type made for itself (range and multirange constructors) are part of the type.
+  and not exists (select from pg_depend i where i.classid = 'pg_proc'::regclass and i.objid = p.oid and i.deptype = 'i')
 order by n.nspname, p.proname, 4`;
 
 export const EXTENSIONS_SQL = `

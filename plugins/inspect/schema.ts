@@ -8,6 +8,23 @@ import { z } from "zod";
 
 const nullableString = z.string().nullable();
 
+/**
+ * One ACL entry (aclexplode, grouped): what `grantee` may do on the object, as
+ * granted by `grantor`. Entries with and without GRANT OPTION are separate. An
+ * object whose ACL was never changed shows its built-in defaults (the owner's
+ * full set; EXECUTE on functions and USAGE on types for PUBLIC).
+ */
+export const Privilege = z.object({
+  /** Role name, or "PUBLIC". */
+  grantee: z.string(),
+  grantor: z.string(),
+  /** Privilege keywords, sorted: ["INSERT", "SELECT"]. */
+  privileges: z.array(z.string()),
+  /** WITH GRANT OPTION. */
+  grantable: z.boolean(),
+});
+export type Privilege = z.infer<typeof Privilege>;
+
 export const Column = z.object({
   name: z.string(),
   /** format_type(): "integer", "character varying(80)", "app.user_status". */
@@ -20,6 +37,10 @@ export const Column = z.object({
   /** Expression of a GENERATED ALWAYS AS (…) STORED column. */
   generated: nullableString,
   comment: nullableString,
+  /** COLLATE of the column when it differs from its type's default, as SQL spells it ("C" quoted, app.ci). */
+  collation: nullableString,
+  /** Column-level grants (GRANT SELECT (col) …); empty when none. */
+  privileges: z.array(Privilege),
 });
 export type Column = z.infer<typeof Column>;
 
@@ -84,6 +105,20 @@ export const Trigger = z.object({
 });
 export type Trigger = z.infer<typeof Trigger>;
 
+export const Policy = z.object({
+  name: z.string(),
+  command: z.enum(["all", "select", "insert", "update", "delete"]),
+  /** false for AS RESTRICTIVE. */
+  permissive: z.boolean(),
+  /** Roles it applies to ("PUBLIC" for all). */
+  roles: z.array(z.string()),
+  /** USING expression. */
+  using: nullableString,
+  /** WITH CHECK expression. */
+  withCheck: nullableString,
+});
+export type Policy = z.infer<typeof Policy>;
+
 export const PartitionRef = z.object({ schema: z.string(), name: z.string(), bound: z.string() });
 
 export const Table = z.object({
@@ -96,6 +131,9 @@ export const Table = z.object({
   /** pg_class.reltuples rounded; null when never analyzed/vacuumed (unknown). */
   rowEstimate: z.number().nullable(),
   rls: z.object({ enabled: z.boolean(), forced: z.boolean() }),
+  /** Row-level security policies (they exist, and apply only while rls.enabled). */
+  policies: z.array(Policy),
+  privileges: z.array(Privilege),
   /** pg_get_partkeydef() of a partitioned table: "RANGE (occurred_at)". */
   partitionKey: nullableString,
   /** Partitions of a partitioned table, with their bounds. */
@@ -121,6 +159,7 @@ export const View = z.object({
   definition: z.string(),
   columns: z.array(Column),
   triggers: z.array(Trigger),
+  privileges: z.array(Privilege),
 });
 export type View = z.infer<typeof View>;
 
@@ -135,6 +174,7 @@ export const MaterializedView = z.object({
   definition: z.string(),
   columns: z.array(Column),
   indexes: z.array(Index),
+  privileges: z.array(Privilege),
 });
 export type MaterializedView = z.infer<typeof MaterializedView>;
 
@@ -145,8 +185,81 @@ export const Enum = z.object({
   comment: nullableString,
   /** Labels in sort order (ALTER TYPE … ADD VALUE BEFORE respected). */
   values: z.array(z.string()),
+  privileges: z.array(Privilege),
 });
 export type Enum = z.infer<typeof Enum>;
+
+export const Domain = z.object({
+  schema: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  comment: nullableString,
+  /** Base type, format_type(): "text", "numeric(10,2)". */
+  type: z.string(),
+  notNull: z.boolean(),
+  default: nullableString,
+  /** COLLATE when it differs from the base type's default. */
+  collation: nullableString,
+  /** CHECK constraints: definition as pg_get_constraintdef(), "CHECK (VALUE ~ '@'::text)". */
+  constraints: z.array(z.object({ name: z.string(), definition: z.string(), validated: z.boolean() })),
+  privileges: z.array(Privilege),
+});
+export type Domain = z.infer<typeof Domain>;
+
+/** A standalone composite type (CREATE TYPE … AS (…)). */
+export const CompositeType = z.object({
+  schema: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  comment: nullableString,
+  attributes: z.array(z.object({ name: z.string(), type: z.string(), collation: nullableString })),
+  privileges: z.array(Privilege),
+});
+export type CompositeType = z.infer<typeof CompositeType>;
+
+export const RangeType = z.object({
+  schema: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  comment: nullableString,
+  subtype: z.string(),
+  /** COLLATE when it differs from the subtype's default. */
+  collation: nullableString,
+  /** The multirange type (PostgreSQL 14+); null before 14. */
+  multirange: nullableString,
+  privileges: z.array(Privilege),
+});
+export type RangeType = z.infer<typeof RangeType>;
+
+/** A user-defined collation (CREATE COLLATION). */
+export const Collation = z.object({
+  schema: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  comment: nullableString,
+  provider: z.enum(["libc", "icu", "builtin", "default"]),
+  /** ICU or builtin locale; null for libc. */
+  locale: nullableString,
+  /** LC_COLLATE / LC_CTYPE of a libc collation (null when not set). */
+  lcCollate: nullableString,
+  lcCtype: nullableString,
+  /** ICU tailoring rules (PostgreSQL 16+). */
+  rules: nullableString,
+  /** false for nondeterministic (e.g. case-insensitive ICU) collations. */
+  deterministic: z.boolean(),
+});
+export type Collation = z.infer<typeof Collation>;
+
+/** One ALTER DEFAULT PRIVILEGES entry: objects `role` creates later get these grants. */
+export const DefaultPrivilege = z.object({
+  /** The creating role the defaults apply to (FOR ROLE). */
+  role: z.string(),
+  objectType: z.enum(["tables", "sequences", "functions", "types", "schemas"]),
+  grantee: z.string(),
+  privileges: z.array(z.string()),
+  grantable: z.boolean(),
+});
+export type DefaultPrivilege = z.infer<typeof DefaultPrivilege>;
 
 export const Sequence = z.object({
   schema: z.string(),
@@ -165,7 +278,9 @@ export const Sequence = z.object({
   ownedBy: z.object({ schema: z.string(), table: z.string(), column: z.string() }).nullable(),
   /** Backs an identity column. */
   identity: z.boolean(),
+  owner: z.string(),
   comment: nullableString,
+  privileges: z.array(Privilege),
 });
 export type Sequence = z.infer<typeof Sequence>;
 
@@ -187,6 +302,7 @@ export const Routine = z.object({
   config: z.array(z.string()),
   owner: z.string(),
   comment: nullableString,
+  privileges: z.array(Privilege),
 });
 export type Routine = z.infer<typeof Routine>;
 
@@ -197,10 +313,18 @@ export const SchemaEntry = z.object({
   name: z.string(),
   owner: z.string(),
   comment: nullableString,
+  /** USAGE / CREATE on the schema. */
+  privileges: z.array(Privilege),
+  /** ALTER DEFAULT PRIVILEGES … IN SCHEMA this one. */
+  defaultPrivileges: z.array(DefaultPrivilege),
   tables: z.array(Table),
   views: z.array(View),
   materializedViews: z.array(MaterializedView),
   enums: z.array(Enum),
+  domains: z.array(Domain),
+  compositeTypes: z.array(CompositeType),
+  rangeTypes: z.array(RangeType),
+  collations: z.array(Collation),
   sequences: z.array(Sequence),
   functions: z.array(Routine),
 });
@@ -214,6 +338,8 @@ export const SchemaResult = z.object({
   schemas: z.array(SchemaEntry),
   /** Every installed extension, whatever the filters. */
   extensions: z.array(Extension),
+  /** ALTER DEFAULT PRIVILEGES without IN SCHEMA (database-wide), whatever the filters. */
+  defaultPrivileges: z.array(DefaultPrivilege),
 });
 export type SchemaResult = z.infer<typeof SchemaResult>;
 

@@ -38,6 +38,9 @@ describe("eve db schema", () => {
       "enum user_status: invited, pending, active, suspended",
       "function log_change() → trigger  plpgsql · volatile · security definer · set search_path=app, pg_temp",
       "extensions: citext",
+      "domain email_address: character varying(200) · collate app.ci",
+      "collation ci: icu · locale und-u-ks-level2 · nondeterministic",
+      "to inspect_writer  INSERT, SELECT (with grant option)",
     ]) {
       expect(r.stdout).toContain(needle);
     }
@@ -52,6 +55,14 @@ describe("eve db schema", () => {
     const doc = SchemaResult.parse(JSON.parse(r.stdout));
     expect(doc.schemas.map((s) => s.name)).toEqual(["app", "public"]);
     expect(doc.schemas[0]!.tables.find((t) => t.name === "users")!.rls).toEqual({ enabled: true, forced: true });
+    const app = doc.schemas[0]!;
+    expect([app.domains, app.compositeTypes, app.rangeTypes, app.collations].map((l) => l.map((x) => x.name))).toEqual([
+      ["email_address"],
+      ["address"],
+      ["floatrange"],
+      ["c_utf8", "ci"],
+    ]);
+    expect(app.privileges.map((p) => p.grantee)).toEqual(["inspect_reader", "inspect_writer", "postgres"]);
     noSecret(r);
   });
 

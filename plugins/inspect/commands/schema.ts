@@ -15,22 +15,27 @@ interface Opts {
 
 export default defineCommand<Opts>({
   path: ["db", "schema"],
-  summary: "show tables, views, indexes, constraints, types, functions and extensions",
+  summary: "show tables, views, indexes, policies, types, collations, functions, grants and extensions",
   description:
-    "Reads the catalog in one query and prints a tree per schema. System schemas (pg_*,\n" +
-    "information_schema) and objects that belong to an extension are left out. --schema and\n" +
-    "--table may be repeated; --table takes NAME or SCHEMA.NAME, keeps those relations (plus the\n" +
-    "sequences they own and the enums their columns use) and drops functions. A filter that\n" +
-    "matches nothing is an error (exit 1).\n\n" +
+    "Reads the catalog (one query per object kind, pipelined in one read-only snapshot) and\n" +
+    "prints a tree per schema. System schemas (pg_*, information_schema) and objects that\n" +
+    "belong to an extension are left out. --schema and --table may be repeated; --table takes\n" +
+    "NAME or SCHEMA.NAME, keeps those relations (plus the sequences they own and the types and\n" +
+    "collations their columns use) and drops functions and default privileges. A filter that\n" +
+    "matches nothing is an error (exit 1). The human tree leaves out grants that are implied\n" +
+    "(the owner's own, PUBLIC's default EXECUTE/USAGE); --json has every ACL entry.\n\n" +
     "--json prints one document (zod: SchemaResult in plugins/inspect/schema.ts):\n" +
     "{ database, serverVersion, filter: {schemas, tables},\n" +
     "  extensions: [{name, version, schema}],\n" +
-    "  schemas: [{ name, owner, comment,\n" +
+    "  defaultPrivileges: [DEFAULT] (database-wide ALTER DEFAULT PRIVILEGES),\n" +
+    "  schemas: [{ name, owner, comment, privileges: [GRANT], defaultPrivileges: [DEFAULT],\n" +
     "    tables: [{ schema, name, kind (table|partitioned|foreign), owner, comment,\n" +
     "      rowEstimate (null: never analyzed), rls: {enabled, forced},\n" +
+    "      policies: [{name, command (all|select|insert|update|delete), permissive, roles,\n" +
+    "                  using, withCheck}], privileges: [GRANT],\n" +
     "      partitionKey, partitions: [{schema, name, bound}], partitionOf: {schema, name, bound},\n" +
     "      columns: [{name, type, nullable, default, identity (always|by default),\n" +
-    "                 generated, comment}],\n" +
+    "                 generated, comment, collation (non-default only), privileges: [GRANT]}],\n" +
     "      constraints: [{name, type (primary key|unique|check|exclusion), columns,\n" +
     "                     definition, deferrable, initiallyDeferred, validated}],\n" +
     "      foreignKeys: [{name, columns, references: {schema, table, columns}, onUpdate,\n" +
@@ -38,15 +43,26 @@ export default defineCommand<Opts>({
     "      indexes: [{name, definition, method, unique, primary, columns, include, predicate,\n" +
     "                 valid, constraint}],\n" +
     "      triggers: [{name, timing, events, level, function, enabled, definition}] }],\n" +
-    "    views: [{schema, name, owner, comment, options, definition, columns, triggers}],\n" +
+    "    views: [{schema, name, owner, comment, options, definition, columns, triggers,\n" +
+    "             privileges}],\n" +
     "    materializedViews: [{schema, name, owner, comment, populated, rowEstimate,\n" +
-    "                         definition, columns, indexes}],\n" +
-    "    enums: [{schema, name, owner, comment, values}],\n" +
+    "                         definition, columns, indexes, privileges}],\n" +
+    "    enums: [{schema, name, owner, comment, values, privileges}],\n" +
+    "    domains: [{schema, name, owner, comment, type, notNull, default, collation,\n" +
+    "               constraints: [{name, definition, validated}], privileges}],\n" +
+    "    compositeTypes: [{schema, name, owner, comment, attributes: [{name, type, collation}],\n" +
+    "                      privileges}],\n" +
+    "    rangeTypes: [{schema, name, owner, comment, subtype, collation, multirange, privileges}],\n" +
+    "    collations: [{schema, name, owner, comment, provider (libc|icu|builtin|default), locale,\n" +
+    "                  lcCollate, lcCtype, rules, deterministic}],\n" +
     "    sequences: [{schema, name, type, start, increment, min, max, cache, cycle, lastValue,\n" +
-    "                 ownedBy: {schema, table, column}, identity, comment}],\n" +
+    "                 ownedBy: {schema, table, column}, identity, owner, comment, privileges}],\n" +
     "    functions: [{schema, name, kind (function|procedure|aggregate|window), signature,\n" +
     "                 arguments, returns, language, volatility, strict, securityDefiner,\n" +
-    "                 config, owner, comment}] }] }\n" +
+    "                 config, owner, comment, privileges}] }] }\n" +
+    "GRANT = {grantee (role or PUBLIC), grantor, privileges: [\"SELECT\", …], grantable}; an ACL\n" +
+    "never changed shows the built-in defaults. DEFAULT = {role, objectType (tables|sequences|\n" +
+    "functions|types|schemas), grantee, privileges, grantable}.\n" +
     "Every key is always present (null when absent or unknown); lists are sorted by name;\n" +
     "64-bit sequence values are strings.",
   options: [

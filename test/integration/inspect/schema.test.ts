@@ -34,7 +34,7 @@ describe("inspectSchema on the fixture", () => {
     expect(full.filter).toEqual({ schemas: null, tables: null });
     expect(full.serverVersion).toMatch(/^\d+\.\d+/);
     expect(schema(full, "app").comment).toBe("Application objects");
-    expect(schema(full, "app").tables.map((t) => t.name)).toEqual(["audit_log", "bookings", "rooms", "users"]);
+    expect(schema(full, "app").tables.map((t) => t.name)).toEqual(["audit_log", "bookings", "contacts", "rooms", "users"]);
   });
 
   test("extensions are listed, their member objects are not", () => {
@@ -51,7 +51,9 @@ describe("inspectSchema on the fixture", () => {
     expect(table(full, "app", "users").columns.map((c) => c.name)).toEqual([
       "id", "email", "status", "age", "first_name", "last_name", "full_name", "created_at", "deleted_at",
     ]);
-    expect(cols.id).toEqual({ name: "id", type: "bigint", nullable: false, default: null, identity: "always", generated: null, comment: null });
+    expect(cols.id).toEqual({
+      name: "id", type: "bigint", nullable: false, default: null, identity: "always", generated: null, comment: null, collation: null, privileges: [],
+    });
     expect(cols.email).toMatchObject({ type: "citext", nullable: false, comment: "Login address, case-insensitive" });
     expect(cols.status).toMatchObject({ type: "app.user_status", default: "'invited'::app.user_status", identity: null });
     expect(cols.age).toMatchObject({ type: "integer", nullable: true, default: null });
@@ -159,7 +161,17 @@ describe("inspectSchema on the fixture", () => {
 
   test("enums keep their sort order", () => {
     expect(schema(full, "app").enums).toEqual([
-      { schema: "app", name: "user_status", owner: "postgres", comment: "Lifecycle of a user", values: ["invited", "pending", "active", "suspended"] },
+      {
+        schema: "app",
+        name: "user_status",
+        owner: "postgres",
+        comment: "Lifecycle of a user",
+        values: ["invited", "pending", "active", "suspended"],
+        privileges: [
+          { grantee: "PUBLIC", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+          { grantee: "postgres", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+        ],
+      },
     ]);
   });
 
@@ -193,6 +205,124 @@ describe("inspectSchema on the fixture", () => {
     expect(fns.purge_deleted).toMatchObject({ kind: "procedure", returns: null, signature: "purge_deleted(IN older_than interval)" });
   });
 
+  test("domains: base type, collation, not null, default, checks (NOT VALID flagged), grants", () => {
+    expect(schema(full, "app").domains).toEqual([
+      {
+        schema: "app",
+        name: "email_address",
+        owner: "postgres",
+        comment: "An address with an @",
+        type: "character varying(200)",
+        notNull: true,
+        default: "'nobody@example.com'::character varying",
+        collation: "app.ci",
+        constraints: [
+          { name: "email_has_at", definition: "CHECK (VALUE::text ~ '@'::text)", validated: true },
+          { name: "email_short", definition: "CHECK (length(VALUE::text) < 100) NOT VALID", validated: false },
+        ],
+        privileges: [
+          { grantee: "PUBLIC", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+          { grantee: "inspect_writer", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+          { grantee: "postgres", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+        ],
+      },
+    ]);
+  });
+
+  test("composite and range types; a range's constructor functions are not listed as functions", () => {
+    expect(schema(full, "app").compositeTypes).toEqual([
+      {
+        schema: "app",
+        name: "address",
+        owner: "postgres",
+        comment: "Postal address",
+        attributes: [
+          { name: "street", type: "text", collation: null },
+          { name: "city", type: "text", collation: '"C"' },
+          { name: "zip", type: "character varying(10)", collation: null },
+        ],
+        privileges: [
+          { grantee: "PUBLIC", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+          { grantee: "postgres", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+        ],
+      },
+    ]);
+    // Table row types are not composite types of their own.
+    expect(schema(full, "app").compositeTypes.map((c) => c.name)).not.toContain("users");
+    expect(schema(full, "app").rangeTypes).toEqual([
+      expect.objectContaining({ name: "floatrange", subtype: "double precision", collation: null, multirange: "app.floatmultirange" }),
+    ]);
+    expect(schema(full, "app").functions.map((f) => f.name)).not.toContain("floatrange");
+    expect(schema(full, "app").functions.map((f) => f.name)).not.toContain("floatmultirange");
+  });
+
+  test("collations: user-defined ones with provider and locale; columns name a non-default collation", () => {
+    expect(schema(full, "app").collations).toEqual([
+      { schema: "app", name: "c_utf8", owner: "postgres", comment: null, provider: "libc", locale: null, lcCollate: "C.UTF-8", lcCtype: "C.UTF-8", rules: null, deterministic: true },
+      { schema: "app", name: "ci", owner: "postgres", comment: "Case-insensitive", provider: "icu", locale: "und-u-ks-level2", lcCollate: null, lcCtype: null, rules: null, deterministic: false },
+    ]);
+    const contacts = Object.fromEntries(table(full, "app", "contacts").columns.map((c) => [c.name, c]));
+    expect(contacts.nickname!.collation).toBe("app.ci");
+    expect(contacts.tags!.collation).toBe("app.c_utf8");
+    // A domain column takes the domain's collation: not a column-level one.
+    expect(contacts.email).toMatchObject({ type: "app.email_address", collation: null });
+    expect(table(full, "app", "rooms").columns.find((c) => c.name === "name")!.collation).toBe('"C"');
+    // The type's default collation is not repeated on every text column.
+    expect(table(full, "app", "users").columns.every((c) => c.collation === null)).toBe(true);
+  });
+
+  test("privileges: schema, table (with grant option), column-level, sequence, function; untouched ACLs show the defaults", () => {
+    const owner = (privileges: string[]) => ({ grantee: "postgres", grantor: "postgres", privileges, grantable: false });
+    const allTable = ["DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"];
+    expect(schema(full, "app").privileges).toEqual([
+      { grantee: "inspect_reader", grantor: "postgres", privileges: ["USAGE"], grantable: false },
+      { grantee: "inspect_writer", grantor: "postgres", privileges: ["CREATE", "USAGE"], grantable: true },
+      owner(["CREATE", "USAGE"]),
+    ]);
+    expect(table(full, "app", "audit_log").privileges).toEqual([owner(allTable)]);
+    expect(table(full, "app", "users").privileges).toEqual([{ grantee: "inspect_reader", grantor: "postgres", privileges: ["SELECT"], grantable: false }, owner(allTable)]);
+    expect(table(full, "app", "bookings").privileges).toEqual([
+      { grantee: "inspect_reader", grantor: "postgres", privileges: ["SELECT"], grantable: false },
+      { grantee: "inspect_writer", grantor: "postgres", privileges: ["INSERT", "SELECT"], grantable: true },
+      owner(allTable),
+    ]);
+    const rooms = Object.fromEntries(table(full, "app", "rooms").columns.map((c) => [c.name, c.privileges]));
+    expect(rooms).toEqual({
+      id: [{ grantee: "inspect_writer", grantor: "postgres", privileges: ["SELECT"], grantable: false }],
+      name: [{ grantee: "inspect_writer", grantor: "postgres", privileges: ["SELECT", "UPDATE"], grantable: false }],
+    });
+    // A column grant is not a table grant.
+    expect(table(full, "app", "rooms").privileges).toEqual([owner(allTable)]);
+    const seqs = Object.fromEntries(schema(full, "app").sequences.map((q) => [q.name, q]));
+    expect(seqs.invoice_number).toMatchObject({ owner: "postgres", privileges: [{ grantee: "inspect_writer", grantor: "postgres", privileges: ["USAGE"], grantable: false }, owner(["SELECT", "UPDATE", "USAGE"])] });
+    const fns = Object.fromEntries(schema(full, "app").functions.map((f) => [f.name, f.privileges]));
+    expect(fns.active_count).toEqual([{ grantee: "inspect_reader", grantor: "postgres", privileges: ["EXECUTE"], grantable: false }, owner(["EXECUTE"])]);
+    expect(fns.full_name).toEqual([{ grantee: "PUBLIC", grantor: "postgres", privileges: ["EXECUTE"], grantable: false }, owner(["EXECUTE"])]);
+    expect(schema(full, "app").views[0]!.privileges).toEqual([owner(allTable)]);
+    expect(schema(full, "app").enums[0]!.privileges).toContainEqual({ grantee: "PUBLIC", grantor: "postgres", privileges: ["USAGE"], grantable: false });
+  });
+
+  test("default privileges: per schema, and database-wide at the top", () => {
+    expect(schema(full, "app").defaultPrivileges).toEqual([
+      { role: "postgres", objectType: "sequences", grantee: "inspect_writer", privileges: ["USAGE"], grantable: true },
+      { role: "postgres", objectType: "tables", grantee: "inspect_reader", privileges: ["SELECT"], grantable: false },
+    ]);
+    expect(schema(full, "public").defaultPrivileges).toEqual([]);
+    // REVOKE … FROM PUBLIC database-wide stores the whole new ACL: the owner alone.
+    expect(full.defaultPrivileges).toEqual([{ role: "postgres", objectType: "functions", grantee: "postgres", privileges: ["EXECUTE"], grantable: false }]);
+  });
+
+  test("row-level security policies: command, permissive/restrictive, roles, expressions", () => {
+    expect(table(full, "app", "bookings").policies).toEqual([
+      { name: "bookings_insert", command: "insert", permissive: false, roles: ["inspect_writer"], using: null, withCheck: "room_id IS NOT NULL" },
+      { name: "bookings_own", command: "select", permissive: true, roles: ["inspect_reader", "inspect_writer"], using: "user_id > 0", withCheck: null },
+    ]);
+    expect(table(full, "app", "users").policies).toEqual([
+      { name: "users_visible", command: "all", permissive: true, roles: ["PUBLIC"], using: "deleted_at IS NULL", withCheck: null },
+    ]);
+    expect(table(full, "app", "rooms").policies).toEqual([]);
+  });
+
   test("the human tree names every kind of object", () => {
     const text = renderSchema(full);
     for (const needle of [
@@ -200,9 +330,21 @@ describe("inspectSchema on the fixture", () => {
       "events_default  DEFAULT", "view active_users", "materialized view user_counts", "enum user_status: invited, pending, active, suspended",
       "sequence invoice_number", "procedure purge_deleted", "security definer", "on delete cascade, deferrable initially deferred",
       "where deleted_at IS NULL", "before insert or update, for each row", "~100 rows", "extensions: citext",
+      "domain email_address: character varying(200) · collate app.ci · not null", "email_short CHECK (length(VALUE::text) < 100) NOT VALID",
+      'type address (street text, city text collate "C", zip character varying(10))', "range type floatrange: subtype double precision",
+      "collation ci: icu · locale und-u-ks-level2 · nondeterministic", "collation c_utf8: libc · locale C.UTF-8", "collate app.ci",
+      "to inspect_writer  INSERT, SELECT (with grant option)", "grant SELECT, UPDATE to inspect_writer", "grants: inspect_writer USAGE",
+      "stable · no PUBLIC execute · grants: inspect_reader EXECUTE", "for postgres  on tables     to inspect_reader  SELECT",
+      "bookings_insert  restrictive  for insert to inspect_writer with check (room_id IS NOT NULL)",
+      "default privileges in all schemas (the full ACL of new objects):",
     ]) {
       expect(text).toContain(needle);
     }
+    // The owner's own privileges and PUBLIC's default EXECUTE are implied, not drawn.
+    const schemaBlocks = text.slice(text.indexOf("\nschema app"));
+    expect(schemaBlocks).not.toContain("to postgres");
+    expect(schemaBlocks).not.toContain("to pg_database_owner");
+    expect(text).not.toMatch(/full_name\(.*grants/);
     // Partitions are drawn under their parent, not again as tables.
     expect(text).not.toContain("table events_2025");
   });
@@ -226,6 +368,21 @@ describe("filters", () => {
     expect(app.sequences.map((s) => s.name)).toEqual(["users_id_seq"]);
     expect(app.enums.map((e) => e.name)).toEqual(["user_status"]);
     expect(app.functions).toEqual([]);
+    expect([app.domains, app.compositeTypes, app.rangeTypes, app.collations, app.defaultPrivileges]).toEqual([[], [], [], [], []]);
+  });
+
+  test("--table keeps the domains, composite and range types and collations its columns use", async () => {
+    const r = await inspectSchema(db, { tables: ["app.contacts"] });
+    const app = schema(r, "app");
+    expect(app.tables.map((t) => t.name)).toEqual(["contacts"]);
+    expect(app.domains.map((d) => d.name)).toEqual(["email_address"]);
+    expect(app.compositeTypes.map((c) => c.name)).toEqual(["address"]);
+    expect(app.rangeTypes.map((c) => c.name)).toEqual(["floatrange"]);
+    expect(app.collations.map((c) => c.name)).toEqual(["c_utf8", "ci"]);
+    expect(app.enums).toEqual([]);
+    // Schema-level facts stay; per-schema default privileges go with the functions.
+    expect(app.privileges.length).toBeGreaterThan(0);
+    expect(app.defaultPrivileges).toEqual([]);
   });
 
   test("--table repeated, qualified names, views and sequences", async () => {
@@ -263,9 +420,62 @@ describe("edge cases", () => {
       await conn`create temp table scratch (id int)`;
       const r = await inspectSchema(conn);
       expect(r.schemas).toEqual([
-        { name: "public", owner: "pg_database_owner", comment: "standard public schema", tables: [], views: [], materializedViews: [], enums: [], sequences: [], functions: [] },
+        {
+          name: "public",
+          owner: "pg_database_owner",
+          comment: "standard public schema",
+          privileges: [
+            { grantee: "PUBLIC", grantor: "pg_database_owner", privileges: ["USAGE"], grantable: false },
+            { grantee: "pg_database_owner", grantor: "pg_database_owner", privileges: ["CREATE", "USAGE"], grantable: false },
+          ],
+          defaultPrivileges: [],
+          tables: [], views: [], materializedViews: [], enums: [], domains: [], compositeTypes: [], rangeTypes: [], collations: [], sequences: [], functions: [],
+        },
       ]);
+      expect(r.defaultPrivileges).toEqual([]);
       expect(renderSchema(r)).toContain("schema public  owner pg_database_owner");
+    } finally {
+      await close(conn);
+    }
+  });
+
+  test("odd names: role names with ACL syntax characters, quoted collation names, dropped columns before constraint keys", async () => {
+    const url = await freshDatabase("schema_odd");
+    // An aclitem's text form quotes such names; the inspector must not parse that text.
+    const role = 'inspect "odd"=r/x,y';
+    await withSql(url, (sql) =>
+      sql.unsafe(`
+        do $$ begin
+          if not exists (select from pg_roles where rolname = 'inspect "odd"=r/x,y') then create role "inspect ""odd""=r/x,y"; end if;
+        end $$;
+        create collation "My Coll" (locale = 'C.UTF-8');
+        create table parent (x int, gone int, id int primary key);
+        create table t (a int, b int, c int unique, d int, p int references parent (id), "Weird Col" text collate "My Coll");
+        alter table t drop column b;
+        alter table t add constraint t_d_check check (d > 0);
+        alter table parent drop column gone;
+        grant select ("Weird Col"), update on t to "inspect ""odd""=r/x,y" with grant option;`),
+    );
+    const conn = connect(url);
+    try {
+      const r = await inspectSchema(conn);
+      const t = table(r, "public", "t");
+      expect(t.columns.map((c) => c.name)).toEqual(["a", "c", "d", "p", "Weird Col"]);
+      expect(t.constraints.map((c) => [c.name, c.columns])).toEqual([
+        ["t_c_key", ["c"]],
+        ["t_d_check", ["d"]],
+      ]);
+      expect(t.foreignKeys[0]).toMatchObject({ columns: ["p"], references: { table: "parent", columns: ["id"] } });
+      expect(t.privileges).toContainEqual({ grantee: role, grantor: "postgres", privileges: ["UPDATE"], grantable: true });
+      const weird = t.columns.find((c) => c.name === "Weird Col")!;
+      expect(weird.collation).toBe('public."My Coll"');
+      expect(weird.privileges).toEqual([{ grantee: role, grantor: "postgres", privileges: ["SELECT"], grantable: true }]);
+      expect(schema(r, "public").collations.map((c) => c.name)).toEqual(["My Coll"]);
+      expect(renderSchema(r)).toContain(`to ${role}  UPDATE (with grant option)`);
+      // Filter values travel as data: a quote in --table is a name that does not exist, nothing more.
+      await expect(inspectSchema(conn, { tables: ["t'); drop table t; --"] })).rejects.toThrow("no table, view or sequence named");
+      await expect(inspectSchema(conn, { schemas: ['public"'] })).rejects.toThrow('schema not found: public"');
+      expect(table(await inspectSchema(conn, { tables: ["t"] }), "public", "t").columns).toHaveLength(5);
     } finally {
       await close(conn);
     }
