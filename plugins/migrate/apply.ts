@@ -1,8 +1,7 @@
 /**
  * Applying one migration file: in one transaction with its history row (one
- * round trip), statement by statement when it cannot run in a transaction, or
- * in baseline mode under savepoints. Failures become errors naming the file,
- * line:column, SQLSTATE and what was kept.
+ * round trip), or statement by statement when it cannot run in a transaction.
+ * Failures become errors naming the file, line:column, SQLSTATE and what was kept.
  */
 import type { Db } from "../../core/db/index.ts";
 import { isPostgresError, mapDbError, quoteLiteral, SqlError } from "../../core/db/index.ts";
@@ -10,10 +9,7 @@ import { CheckError, UsageError, type EveError } from "../../core/errors.ts";
 import type { MigrationFile } from "../../core/migrations/files.ts";
 import type { Plan } from "../../core/migrations/plan.ts";
 import { codePointIndex, lineAt, lineCol, nonTransactionalReason, splitStatements, type Statement } from "../../core/sql/index.ts";
-import type { AppliedItem, SkippedStatement } from "./schema.ts";
-
-/** SQLSTATEs meaning "this object already exists" (never matched on message text). */
-const DUPLICATE_OBJECT_CODES = new Set(["42P07", "42710", "42P06", "42723", "42701", "42P04", "42P05"]);
+import type { AppliedItem } from "./schema.ts";
 
 export interface Prepared {
   file: MigrationFile;
@@ -127,55 +123,6 @@ async function rollbackIfOpen(db: Db): Promise<void> {
     await db.unsafe("SELECT 1");
   } catch (e) {
     if (isPostgresError(e) && e.code === "25P02") await db.unsafe("ROLLBACK").catch(() => {});
-  }
-}
-
-/** Baseline apply: statement by statement, skipping exactly the duplicate-object failures. */
-export async function applyBaseline(db: Db, table: string, m: Prepared, signal?: AbortSignal): Promise<AppliedItem> {
-  const run = (text: string) => exec(db, text, signal);
-  const skipped: SkippedStatement[] = [];
-  const statements = m.wrapped ? m.statements.slice(1, -1) : m.statements;
-  const record = (kind: string) =>
-    historyInsert(table, m.file, kind, skipped.length ? quoteLiteral(JSON.stringify({ skipped })) + "::jsonb" : "null");
-  const skip = (e: unknown, s: Statement) => {
-    if (!isPostgresError(e) || !DUPLICATE_OBJECT_CODES.has(e.code)) return false;
-    skipped.push({ line: s.line, sqlstate: e.code, statement: excerpt(s.text), message: e.message });
-    return true;
-  };
-  const base = { name: m.file.name, version: m.file.version, durationMs: 0 };
-  if (m.noTxReason) {
-    for (const [i, s] of statements.entries()) {
-      try {
-        await run(s.text);
-      } catch (e) {
-        if (skip(e, s)) continue;
-        await db.unsafe("ROLLBACK").catch(() => {});
-        throw new StatementFailure(e, s, i, statements.length);
-      }
-    }
-    const kind = skipped.length ? "baselined" : "applied";
-    await db.unsafe(record(kind));
-    return { ...base, kind, transaction: false, ...(skipped.length ? { skipped } : {}) };
-  }
-  await db.unsafe("BEGIN");
-  try {
-    for (const [i, s] of statements.entries()) {
-      await db.unsafe("SAVEPOINT eve_baseline");
-      try {
-        await run(s.text);
-        await db.unsafe("RELEASE SAVEPOINT eve_baseline");
-      } catch (e) {
-        if (!skip(e, s)) throw new StatementFailure(e, s, i, statements.length);
-        await db.unsafe("ROLLBACK TO SAVEPOINT eve_baseline");
-      }
-    }
-    const kind = skipped.length ? "baselined" : "applied";
-    await db.unsafe(record(kind));
-    await db.unsafe("COMMIT");
-    return { ...base, kind, transaction: true, ...(skipped.length ? { skipped } : {}) };
-  } catch (e) {
-    await db.unsafe("ROLLBACK").catch(() => {});
-    throw e;
   }
 }
 

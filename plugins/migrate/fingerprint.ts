@@ -32,8 +32,11 @@ export interface FingerprintEntry {
 /** Objects keyed by "kind name". */
 export type Fingerprint = Map<string, FingerprintEntry>;
 
-/** Per (schema, kind): count and a sum of name hashes. Cheap; equal fingerprints have equal signatures. */
-export type Signature = Map<string, { schema: string; count: number; sum: string }>;
+/**
+ * Per (schema, kind): count, a sum of name hashes and the sorted hashes.
+ * Cheap; equal fingerprints have equal signatures.
+ */
+export type Signature = Map<string, { schema: string; count: number; sum: string; hashes: Int32Array }>;
 
 /** What to leave out: the history table (schema, name). */
 export interface Exclude {
@@ -186,7 +189,9 @@ objs(schema, kind, name) as (
   union all
   select n.nspname, 'extension', x.extname from pg_extension x join pg_namespace n on n.oid = x.extnamespace
 )
-select schema, kind, count(*)::int as count, sum(hashtext(name)::bigint)::text as sum from objs group by schema, kind`;
+select schema, kind, count(*)::int as count, sum(hashtext(name)::bigint)::text as sum,
+       array_to_string(array_agg(hashtext(name) order by hashtext(name)), ',') as hashes
+from objs group by schema, kind`;
 
 /** Run a catalog read with search_path = pg_catalog (every user name comes out schema-qualified). */
 async function catalogRead<T>(db: Db, sql: string, ex: Exclude): Promise<T[]> {
@@ -204,9 +209,11 @@ export async function fingerprint(db: Db, ex: Exclude): Promise<Fingerprint> {
 }
 
 export async function signature(db: Db, ex: Exclude): Promise<Signature> {
-  const rows = await catalogRead<{ schema: string; kind: string; count: number; sum: string }>(db, SIGNATURE_SQL, ex);
+  const rows = await catalogRead<{ schema: string; kind: string; count: number; sum: string; hashes: string }>(db, SIGNATURE_SQL, ex);
   const sig: Signature = new Map();
-  for (const r of rows) sig.set(`${r.schema}\u0000${r.kind}`, { schema: r.schema, count: r.count, sum: r.sum });
+  for (const r of rows) {
+    sig.set(`${r.schema}\u0000${r.kind}`, { schema: r.schema, count: r.count, sum: r.sum, hashes: Int32Array.from(r.hashes.split(","), Number) });
+  }
   return sig;
 }
 
@@ -216,9 +223,9 @@ export function schemasOf(x: Fingerprint | Signature): Set<string> {
 }
 
 /**
- * How far two signatures are apart within `scope`: the sum of count
- * differences per (schema, kind), plus one per kind whose counts agree but
- * whose names differ. 0 when the signatures agree (necessary, not sufficient).
+ * How far two signatures are apart within `scope`: the number of object names
+ * (hashes) in one and not the other. 0 when the signatures agree (necessary
+ * for equal fingerprints, not sufficient: definitions are not in it).
  */
 export function signatureDistance(a: Signature, b: Signature, scope: Set<string>): number {
   let d = 0;
@@ -228,12 +235,32 @@ export function signatureDistance(a: Signature, b: Signature, scope: Set<string>
     const y = b.get(k);
     const schema = (x ?? y)!.schema;
     if (!scope.has(schema)) continue;
-    const cx = x?.count ?? 0;
-    const cy = y?.count ?? 0;
-    if (cx !== cy) d += Math.abs(cx - cy);
-    else if (x?.sum !== y?.sum) d += 1;
+    if (x && y && x.count === y.count && x.sum === y.sum) continue;
+    d += multisetDifference(x?.hashes ?? EMPTY, y?.hashes ?? EMPTY);
   }
   return d;
+}
+
+const EMPTY = new Int32Array(0);
+
+/** Size of the symmetric difference of two sorted multisets. */
+function multisetDifference(a: Int32Array, b: Int32Array): number {
+  let i = 0;
+  let j = 0;
+  let d = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      i++;
+      j++;
+    } else if (a[i]! < b[j]!) {
+      i++;
+      d++;
+    } else {
+      j++;
+      d++;
+    }
+  }
+  return d + (a.length - i) + (b.length - j);
 }
 
 export interface Difference {
@@ -256,5 +283,6 @@ export function diff(expected: Fingerprint, actual: Fingerprint, scope: Set<stri
     if (scope.has(a.schema) && !expected.has(k)) out.push({ change: "extra", kind: a.kind, name: a.name });
   }
   const order = { missing: 0, different: 1, extra: 2 } as const;
-  return out.sort((x, y) => order[x.change] - order[y.change] || x.name.localeCompare(y.name) || x.kind.localeCompare(y.kind));
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return out.sort((x, y) => order[x.change] - order[y.change] || cmp(x.name, y.name) || cmp(x.kind, y.kind));
 }

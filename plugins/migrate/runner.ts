@@ -7,7 +7,7 @@
  * parse pending files → extensions → apply each file → unlock.
  */
 import type { Db } from "../../core/db/index.ts";
-import { mapDbError, quoteIdent } from "../../core/db/index.ts";
+import { mapDbError, quoteIdent, quoteLiteral } from "../../core/db/index.ts";
 import { acquireAdvisoryLock, advisoryKey } from "../../core/db/lock.ts";
 import { CheckError, EveError, ExitCode, InterruptedError, UsageError } from "../../core/errors.ts";
 import type { MigrationFile } from "../../core/migrations/files.ts";
@@ -23,7 +23,8 @@ import {
   splitStatements,
   type Statement,
 } from "../../core/sql/index.ts";
-import { apply, applyBaseline, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type Prepared } from "./apply.ts";
+import { adopt } from "./adopt.ts";
+import { apply, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type Prepared } from "./apply.ts";
 import { ensureHistoryTable, hasUserObjects, readHistory, serverFacts, type ServerFacts } from "./history.ts";
 import type { AppliedItem, MigrateResult, PlannedItem } from "./schema.ts";
 
@@ -37,6 +38,10 @@ export interface MigrateOptions {
   allowOutOfOrder?: boolean;
   /** Mark every file up to this version as applied without running it. */
   baseline?: string;
+  /** The target's URL: adoption creates its shadow database on the same server. */
+  url?: string;
+  /** A server for the shadow database instead of the target's (adoption only). */
+  shadowUrl?: string;
   /** History table name (in the connection's current schema). */
   table?: string;
   /** Continue a partially applied no-transaction file after its last completed statement. */
@@ -49,7 +54,9 @@ export type MigrateEvent =
   | { type: "notice"; message: string }
   | { type: "extension"; name: string; neededBy: string[] }
   | { type: "start"; name: string }
-  | { type: "applied"; item: AppliedItem };
+  | { type: "applied"; item: AppliedItem }
+  /** Adoption: the shadow database was created, dropped, or left behind (error). */
+  | { type: "shadow"; phase: "create" | "drop" | "leftover"; name: string; files: number; error?: string };
 
 export type Reporter = (e: MigrateEvent) => void;
 
@@ -72,6 +79,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
     notices: [],
     missing: [],
     alreadyApplied: 0,
+    adoption: null,
     durationMs: 0,
   };
   const notice = (message: string) => {
@@ -83,7 +91,8 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
     const rows = facts.tableExists ? await readHistory(db, table) : [];
     const partial = await partialFirst(plan(files, rows), opts, result);
     const p = checkPlan(plan(files, rows), opts, notice, result);
-    const { prepared } = await planPending(db, p, rows, facts, tableName, opts, result);
+    const pending = await planPending(db, p, rows, facts, tableName, opts, result);
+    const { prepared } = pending.adoptMode ? await decideAdoption(db, pending, facts, tableName, opts, result, report) : pending;
     for (const m of prepared) if (!m.statements.length) notice(emptyNotice(m.file.name, "would be"));
     result.durationMs = Math.round(performance.now() - started);
     return result;
@@ -96,11 +105,17 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
     onWait: (holderPid) => report({ type: "lock-wait", holderPid }),
   });
   try {
-    await ensureHistoryTable(db, table, facts);
-    const rows = await readHistory(db, table);
+    // Read again under the lock: a runner that held it may have created the history table meanwhile.
+    // The table is created only after adoption decided (no match writes nothing).
+    const locked = await serverFacts(db, tableName);
+    const rows = locked.tableExists ? await readHistory(db, table) : [];
     const partial = await partialFirst(plan(files, rows), opts, result);
     const p = checkPlan(plan(files, rows), opts, notice, result);
-    const { prepared, toMark, baselineMode, extensions } = await planPending(db, p, rows, facts, tableName, opts, result);
+    const pending = await planPending(db, p, rows, facts, tableName, opts, result);
+    const { prepared, extensions, adopted } = pending.adoptMode ? await decideAdoption(db, pending, facts, tableName, opts, result, report) : { ...pending, adopted: [] };
+    const { toMark } = pending;
+    await ensureHistoryTable(db, table, locked);
+    await recordAdopted(db, table, adopted, result, report);
     // A partially applied file is finished before anything else runs.
     await resumePartials(db, table, partial, opts, result, report);
 
@@ -111,7 +126,6 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
       report({ type: "applied", item });
     }
 
-    let baselining = baselineMode;
     for (const m of prepared) {
       if (opts.signal?.aborted) throw new InterruptedError("interrupted; migrations applied so far are committed");
       for (const ext of extensions.filter((e) => e.neededBy[0] === m.file.name)) {
@@ -129,7 +143,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
       const t0 = performance.now();
       let item: AppliedItem;
       try {
-        item = baselining ? await applyBaseline(db, table, m, opts.signal) : await apply(db, table, m, opts.signal);
+        item = await apply(db, table, m, opts.signal);
       } catch (e) {
         if (opts.signal?.aborted) {
           throw withPartial(new InterruptedError(describeInterrupt(e, m)), result);
@@ -137,9 +151,6 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
         throw withPartial(describeFailure(e, m), result);
       }
       item.durationMs = Math.round(performance.now() - t0);
-      // Baseline adoption only covers the prefix of files whose objects pre-existed:
-      // once a file runs with nothing skipped, later collisions are real errors.
-      if (baselining && item.kind !== "baselined") baselining = false;
       if (item.kind === "empty") notice(emptyNotice(m.file.name, "was"));
       result.applied.push(item);
       report({ type: "applied", item });
@@ -173,7 +184,7 @@ function checkPlan(p: Plan, opts: MigrateOptions, notice: (m: string) => void, r
   return p;
 }
 
-/** Parse pending files and decide marking, baseline mode and extensions. */
+/** Parse pending files and decide marking, adoption and extensions. */
 async function planPending(
   db: Db,
   p: Plan,
@@ -193,7 +204,8 @@ async function planPending(
     }
     pending = pending.filter((f) => f.version > opts.baseline!);
   }
-  const baselineMode = !opts.baseline && rows.length === 0 && pending.length > 0 && (await hasUserObjects(db, facts.schema, tableName));
+  // No history but objects: another tool migrated this database (adopt.ts finds where it stands).
+  const adoptMode = !opts.baseline && rows.length === 0 && pending.length > 0 && (await hasUserObjects(db, facts.schema, tableName));
 
   const prepared: Prepared[] = [];
   if (pending.length) await ensureParser();
@@ -240,6 +252,7 @@ async function planPending(
     need("pgcrypto", facts.versionNum < 130000 ? [...PGCRYPTO, "gen_random_uuid"] : PGCRYPTO);
   }
   const extensions: Array<{ name: string; neededBy: string[] }> = [];
+  const needed = [...wanted].map(([name, neededBy]) => ({ name, neededBy }));
   if (wanted.size) {
     const installed = await db`select extname from pg_extension where extname = any(string_to_array(${[...wanted.keys()].join(",")}, ','))`;
     const have = new Set(installed.map((r) => r.extname as string));
@@ -253,12 +266,93 @@ async function planPending(
     ...prepared.map((m): PlannedItem => ({
       name: m.file.name,
       version: m.file.version,
-      action: baselineMode ? "baseline" : "apply",
+      action: "apply",
       transaction: !m.noTxReason,
       ...(m.noTxReason ? { reason: m.noTxReason } : {}),
     })),
   ];
-  return { prepared, toMark, baselineMode, extensions };
+  return { prepared, toMark, adoptMode, extensions, needed };
+}
+
+/**
+ * The history is empty but the database holds objects: find the longest prefix
+ * of the files whose result matches it (on a shadow database), or stop with
+ * the closest prefix and the difference (exit 5) before anything is written.
+ * Returns the files still to apply and the extensions they need.
+ */
+async function decideAdoption(
+  db: Db,
+  pending: Awaited<ReturnType<typeof planPending>>,
+  facts: ServerFacts,
+  tableName: string,
+  opts: MigrateOptions,
+  result: MigrateResult,
+  report: Reporter,
+): Promise<{ prepared: Prepared[]; extensions: Array<{ name: string; neededBy: string[] }>; adopted: MigrationFile[] }> {
+  const all = pending.prepared;
+  if (!opts.url) throw new EveError("E_INTERNAL", "adopting a database without history needs its URL (MigrateOptions.url)", ExitCode.error);
+  const d = await adopt(db, {
+    url: opts.url,
+    shadowUrl: opts.shadowUrl,
+    files: all,
+    extensions: pending.needed,
+    exclude: { schema: facts.schema, table: tableName },
+    signal: opts.signal,
+    onShadow: (e) => report({ type: "shadow", ...e }),
+  }).catch((e) => {
+    throw e instanceof EveError ? withPartial(e, result) : e;
+  });
+  const k = d.matched;
+  const adopted = all.slice(0, k).map((m) => m.file);
+  const rest = all.slice(k);
+  const restNames = new Set(rest.map((m) => m.file.name));
+  const extensions = pending.extensions.map((e) => ({ ...e, neededBy: e.neededBy.filter((n) => restNames.has(n)) })).filter((e) => e.neededBy.length);
+  result.extensions = extensions;
+  const adoptedNames = new Set(adopted.map((f) => f.name));
+  result.planned = result.planned.map((p): PlannedItem => (adoptedNames.has(p.name) ? { name: p.name, version: p.version, action: "adopt", transaction: true } : p));
+  result.adoption = {
+    matched: k,
+    files: all.length,
+    lastAdopted: k ? all[k - 1]!.file.name : null,
+    assumed: d.assumed,
+    matches: d.matches,
+    ignoredSchemas: d.ignoredSchemas,
+    shadow: d.shadow,
+    durationMs: d.durationMs,
+  };
+  const verb = opts.dryRun ? "would be" : "are";
+  const say = (message: string) => {
+    result.notices.push(message);
+    report({ type: "notice", message });
+  };
+  say(
+    k
+      ? `the database matches the result of the first ${k} of ${all.length} migration files (up to ${all[k - 1]!.file.name}): they ${verb} recorded as adopted, not run` +
+          (rest.length ? `; the other ${rest.length} ${verb} applied` : "")
+      : `the database's objects are outside the schemas the migration files create; all ${all.length} files ${verb} applied`,
+  );
+  if (d.assumed.length) {
+    const before = all[k - d.assumed.length - 1];
+    const msg =
+      `the schema also matches without the last ${d.assumed.length} adopted file${d.assumed.length === 1 ? "" : "s"} (they change no schema, e.g. data updates): ` +
+      `${d.assumed.join(", ")} ${d.assumed.length === 1 ? "is" : "are"} assumed applied; if ${d.assumed.length === 1 ? "it was" : "they were"} not, ` +
+      `record fewer with --baseline ${before ? before.file.version : "VERSION"} and the rest will run`;
+    say(msg);
+  }
+  if (d.ignoredSchemas.length) say(`schemas no migration file creates were not compared: ${d.ignoredSchemas.join(", ")}`);
+  return { prepared: rest, extensions, adopted };
+}
+
+/** Record adopted files (one transaction, one round trip). */
+async function recordAdopted(db: Db, table: string, adopted: MigrationFile[], result: MigrateResult, report: Reporter): Promise<void> {
+  if (!adopted.length) return;
+  const details = `${quoteLiteral(JSON.stringify({ adopted: "schema matched on a shadow database" }))}::jsonb`;
+  await db.unsafe(adopted.map((f) => historyInsert(table, f, "adopted", details)).join(";\n"));
+  for (const f of adopted) {
+    const item: AppliedItem = { name: f.name, version: f.version, kind: "adopted", transaction: true, durationMs: 0 };
+    result.applied.push(item);
+    report({ type: "applied", item });
+  }
 }
 
 function lastName(v: unknown): string {

@@ -15,8 +15,11 @@ export type SkippedStatement = z.infer<typeof SkippedStatement>;
 export const AppliedItem = z.object({
   name: z.string(),
   version: z.string(),
-  /** applied: ran; baselined: ran with duplicate-object statements skipped; marked: recorded without running; empty: no statements. */
-  kind: z.enum(["applied", "baselined", "marked", "empty"]),
+  /**
+   * applied: ran; marked: recorded without running (--baseline); adopted: recorded without running because
+   * the database's schema already matched (adopt.ts); empty: no statements; baselined: older eve versions only.
+   */
+  kind: z.enum(["applied", "baselined", "marked", "adopted", "empty"]),
   /** Ran inside one transaction together with its history row. */
   transaction: z.boolean(),
   durationMs: z.number(),
@@ -29,12 +32,29 @@ export type AppliedItem = z.infer<typeof AppliedItem>;
 export const PlannedItem = z.object({
   name: z.string(),
   version: z.string(),
-  action: z.enum(["apply", "baseline", "mark", "resume"]),
+  action: z.enum(["apply", "adopt", "mark", "resume"]),
   transaction: z.boolean(),
   /** Why it runs outside a transaction. */
   reason: z.string().optional(),
 });
 export type PlannedItem = z.infer<typeof PlannedItem>;
+
+export const Adoption = z.object({
+  /** Files 1..matched were recorded as adopted (not run). */
+  matched: z.number(),
+  files: z.number(),
+  lastAdopted: z.string().nullable(),
+  /** Adopted files the schema matched without (they change no schema): assumed applied. */
+  assumed: z.array(z.string()),
+  /** Every matching prefix length; the longest is adopted. */
+  matches: z.array(z.number()),
+  /** Schemas of the database no migration file creates (not compared). */
+  ignoredSchemas: z.array(z.string()),
+  /** The scratch database the files were replayed on (dropped). */
+  shadow: z.string(),
+  durationMs: z.number(),
+});
+export type Adoption = z.infer<typeof Adoption>;
 
 export const MigrateResult = z.object({
   database: z.string(),
@@ -50,6 +70,8 @@ export const MigrateResult = z.object({
   /** Applied migrations whose file is gone. */
   missing: z.array(z.string()),
   alreadyApplied: z.number(),
+  /** Set when the history was empty and the database held objects: where it stood (adopt.ts). */
+  adoption: Adoption.nullable(),
   durationMs: z.number(),
 });
 export type MigrateResult = z.infer<typeof MigrateResult>;
@@ -57,7 +79,7 @@ export type MigrateResult = z.infer<typeof MigrateResult>;
 export const MigrationStatus = z.object({
   name: z.string(),
   version: z.string(),
-  status: z.enum(["applied", "baselined", "marked", "empty", "running", "pending", "missing", "drifted", "line-endings"]),
+  status: z.enum(["applied", "baselined", "adopted", "marked", "empty", "running", "pending", "missing", "drifted", "line-endings"]),
   appliedAt: z.string().nullable(),
   checksum: z.string().nullable(),
   fileChecksum: z.string().nullable(),

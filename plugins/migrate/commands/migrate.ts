@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { parseDuration, resolveMigrationsDir, urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
+import { parseDbUrl } from "../../../core/db/url.ts";
 import { errorJson, EveError } from "../../../core/errors.ts";
 import { formatDuration, paint } from "../../../core/io.ts";
 import { defineCommand } from "../../../core/plugin.ts";
@@ -15,6 +16,7 @@ interface Opts {
   lockTimeout: number;
   allowOutOfOrder?: boolean;
   baseline?: string;
+  shadowUrl?: string;
   resume?: boolean;
   wait?: boolean;
   waitTimeout?: number;
@@ -32,7 +34,11 @@ export default defineCommand<Opts>({
     "failure), the next run refuses (exit 5) and lists what completed; --resume continues after the last\n" +
     "completed statement. Applied files are checked by sha256: a changed file stops the run (exit 5)\n" +
     "before anything is applied. One runner at a time per history table (advisory lock).\n" +
-    "On a database that already has objects but no history, existing objects are adopted (baseline).\n" +
+    "On a database that holds objects but no history (migrated by another tool), the files are replayed\n" +
+    "one by one on a scratch shadow database (CREATE DATABASE on the same server, or on --shadow-url's)\n" +
+    "and its catalog compared with the database's after each file: the longest matching prefix is recorded\n" +
+    "as adopted (not run) and the rest applied. No match stops before anything is written (exit 5) and\n" +
+    "shows the closest prefix and the differing objects; --baseline VERSION records files by hand.\n" +
     "Also the eve-migrate container entrypoint: DATABASE_URL and MIGRATIONS_DIR are read when the flags\n" +
     "are absent.",
   options: [
@@ -47,6 +53,10 @@ export default defineCommand<Opts>({
     },
     { flags: "--allow-out-of-order", description: "apply pending files older than the newest applied one" },
     { flags: "--baseline <version>", description: "record every file up to VERSION as applied without running it" },
+    {
+      flags: "--shadow-url <url>",
+      description: "adoption: create the scratch shadow database on this server instead of the target's (needs CREATEDB there)",
+    },
     { flags: "--resume", description: "continue a partially applied no-transaction file after its last completed statement" },
     ...waitOptions,
   ],
@@ -57,6 +67,7 @@ export default defineCommand<Opts>({
   ],
   async run(ctx, opts) {
     const directory = resolveMigrationsDir(opts.path, ctx.env);
+    if (opts.shadowUrl !== undefined) parseDbUrl(opts.shadowUrl, "--shadow-url");
     const files = await readMigrationDir(resolve(ctx.cwd, directory));
     const lockTimeoutMs = opts.lockTimeout;
     const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout: opts.waitTimeout }, {
@@ -70,6 +81,8 @@ export default defineCommand<Opts>({
       if (e.type === "notice") out.log(`${paint(out, "yellow", "notice:")} ${e.message}`);
       if (e.type === "extension") out.log(`created extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
       if (e.type === "applied" && human) out.print(renderItem(out, e.item));
+      if (e.type === "shadow" && e.phase === "create") out.log(`no migration history but objects: replaying the ${e.files} files on a shadow database (${e.name}) to find which ones the database already has…`);
+      if (e.type === "shadow" && e.phase === "leftover") out.log(`${paint(out, "yellow", "warning:")} could not drop the shadow database ${e.name}: ${e.error}; drop it by hand`);
     };
     let result: MigrateResult;
     try {
@@ -81,6 +94,8 @@ export default defineCommand<Opts>({
         lockTimeoutMs,
         allowOutOfOrder: opts.allowOutOfOrder,
         baseline: opts.baseline,
+        url: conn.url,
+        shadowUrl: opts.shadowUrl,
         resume: opts.resume,
         signal: ctx.signal,
       }, onEvent);
@@ -94,15 +109,27 @@ export default defineCommand<Opts>({
     }
     if (opts.json) return void out.printJson(result);
     if (result.dryRun) return void out.print(renderPlan(result));
-    out.print(
-      result.applied.length
-        ? `applied ${result.applied.length} migration${result.applied.length > 1 ? "s" : ""} to ${result.database} in ${formatDuration(result.durationMs)}`
-        : `no pending migrations (${result.alreadyApplied} applied) on ${result.database}`,
-    );
+    out.print(summary(result));
   },
 });
 
+/** Files run and files only recorded are counted apart. */
+function summary(r: MigrateResult): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  const ran = r.applied.filter((a) => a.kind !== "adopted" && a.kind !== "marked").length;
+  const adopted = r.applied.filter((a) => a.kind === "adopted").length;
+  const marked = r.applied.filter((a) => a.kind === "marked").length;
+  if (!r.applied.length) return `no pending migrations (${r.alreadyApplied} applied) on ${r.database}`;
+  const parts = [
+    ...(adopted ? [`adopted ${plural(adopted, "file")} (recorded, not run: the schema already matched)`] : []),
+    ...(marked ? [`marked ${plural(marked, "file")} (recorded, not run: --baseline)`] : []),
+    `applied ${plural(ran, "migration")}`,
+  ];
+  return `${parts.join(", ")} on ${r.database} in ${formatDuration(r.durationMs)}`;
+}
+
 function renderItem(out: Parameters<typeof paint>[0], item: MigrateResult["applied"][number]): string {
+  if (item.kind === "adopted") return `  ${paint(out, "cyan", "≈")} ${item.name}  (adopted: recorded, not run)`;
   const mark = item.kind === "applied" || item.kind === "empty" ? paint(out, "green", "✓") : item.kind === "baselined" ? paint(out, "cyan", "≈") : paint(out, "dim", "○");
   const skipped = item.skipped?.length ?? 0;
   const extra =
@@ -123,9 +150,10 @@ function renderItem(out: Parameters<typeof paint>[0], item: MigrateResult["appli
 function renderPlan(r: MigrateResult): string {
   const lines = [`dry run on ${r.database} (${r.directory}): ${r.planned.length} pending, ${r.alreadyApplied} applied; nothing written`];
   for (const p of r.planned) {
-    const what = p.action === "resume" ? `finish the partially applied file (${p.reason})` : p.action === "mark" ? "mark applied (not run)" : p.action === "baseline" ? "apply, adopting existing objects (baseline)" : "apply";
+    const what = p.action === "resume" ? `finish the partially applied file (${p.reason})` : p.action === "mark" ? "mark applied (not run)" : p.action === "adopt" ? "adopt: the database's schema already matches; record, do not run" : "apply";
     lines.push(`  ${p.name}  ${what}${p.transaction || p.action === "resume" ? "" : `, outside a transaction: ${p.reason}`}`);
   }
   for (const e of r.extensions) lines.push(`  would create extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
+  if (r.adoption) lines.push(`  adoption: ${r.adoption.matched} of ${r.adoption.files} files match the database (compared on shadow database ${r.adoption.shadow}, dropped)`);
   return lines.join("\n");
 }

@@ -68,7 +68,7 @@ function build(
   const eol = new Set(p.lineEndingOnly.map((d) => d.name));
   const list: MigrationStatus[] = [];
   for (const { file, row } of p.applied) {
-    const kind = (row.kind ?? "applied") as "applied" | "baselined" | "marked" | "empty";
+    const kind = (row.kind ?? "applied") as "applied" | "baselined" | "adopted" | "marked" | "empty";
     list.push({
       name: file.name,
       version: file.version,
@@ -115,7 +115,7 @@ function build(
     table,
     migrations: list,
     summary: {
-      applied: count("applied", "baselined", "marked", "empty", "drifted", "line-endings") - p.running.filter((r) => r.drift).length,
+      applied: count("applied", "baselined", "adopted", "marked", "empty", "drifted", "line-endings") - p.running.filter((r) => r.drift).length,
       pending: count("pending"),
       missing: haveFiles ? count("missing") : 0,
       drifted: count("drifted"),

@@ -125,47 +125,29 @@ describe("non-transactional files", () => {
 describe("baseline", () => {
   beforeAll(fresh);
 
-  test("adopts a database that already holds half the schema, statement by statement", async () => {
-    // Objects of file 1 and part of file 2 exist (created by hand, no history).
+  test("a database holding half a file's objects matches no prefix: refused before anything is written", async () => {
+    // Objects of file 1 and part of file 2 exist (created by hand, no history): no prefix of the files gives this schema.
     await db.unsafe("create table accounts (id int primary key); create type mood as enum ('ok'); create table orders (id int primary key);");
     const dir = writeFiles(tempDir(), {
       "20260101000001_accounts.sql": "create table accounts (id int primary key);\ncreate type mood as enum ('ok');\n",
       "20260101000002_orders.sql": "create table orders (id int primary key);\ncreate index orders_id on orders (id);\ncreate table items (id int primary key);\n",
       "20260101000003_more.sql": "create table more (id int);\n",
     });
-    const r = await run(dir);
-    expect(r.planned.map((p) => p.action)).toEqual(["baseline", "baseline", "baseline"]);
-    expect(r.applied.map((a) => [a.name, a.kind, a.skipped?.length ?? 0])).toEqual([
-      ["20260101000001_accounts.sql", "baselined", 2],
-      ["20260101000002_orders.sql", "baselined", 1],
-      ["20260101000003_more.sql", "applied", 0],
+    const err = await run(dir, { url }).catch((e) => e);
+    expect(err.exitCode).toBe(5);
+    expect(err.code).toBe("E_ADOPT_NO_MATCH");
+    expect(err.message).toContain("closest: after 1 file (20260101000001_accounts.sql), 4 objects differ");
+    expect(err.context).toEqual([
+      "  + extra table public.orders",
+      "  + extra column public.orders.id",
+      "  + extra constraint public.orders.orders_pkey",
+      "  + extra index public.orders_pkey",
     ]);
-    expect(r.applied[1]!.skipped![0]).toMatchObject({ line: 1, sqlstate: "42P07" });
-    expect(await tables()).toEqual(["accounts", "items", "more", "orders", "schema_migrations"]);
-    const rows = await historyRows();
-    expect(rows.map((x) => x.kind)).toEqual(["baselined", "baselined", "applied"]);
-    expect((rows[0]!.details as { skipped: unknown[] }).skipped).toHaveLength(2);
-    expect([...await db`select indexrelid::regclass::text as i from pg_index where indrelid = 'orders'::regclass and not indisprimary`]).toEqual([{ i: "orders_id" }]);
+    expect(err.hint).toContain("--baseline 20260101000001");
+    expect(await tables()).toEqual(["accounts", "orders"]);
   });
 
-  test("a real failure during baseline rolls the file back", async () => {
-    const url2 = await freshDatabase("mig");
-    const db2 = connect(url2);
-    try {
-      await db2.unsafe("create table pre (id int)");
-      const dir = writeFiles(tempDir(), { "20260101000001_x.sql": "create table pre (id int);\ncreate table x (id int);\nselect 1/0;\n" });
-      const err = await migrate(db2, await readMigrationDir(dir), { database: "t", directory: dir }).catch((e) => e);
-      expect(err.message).toContain("division by zero");
-      expect(err.message).toContain("statement 3 of 3");
-      const t = await db2`select count(*)::int as n from pg_class where relname = 'x'`;
-      expect(t[0]!.n).toBe(0);
-      expect((await db2`select count(*)::int as n from schema_migrations`)[0]!.n).toBe(0);
-    } finally {
-      await close(db2);
-    }
-  });
-
-  test("after the adopted prefix, a collision with an object created in this run is an error", async () => {
+  test("files that do not apply to an empty database cannot be adopted: refused, nothing written", async () => {
     const url3 = await freshDatabase("mig");
     const db3 = connect(url3);
     try {
@@ -175,9 +157,11 @@ describe("baseline", () => {
         "20260101000002_new.sql": "create table fresh (id int);",
         "20260101000003_dup.sql": "create table fresh (id int);",
       });
-      const err = await migrate(db3, await readMigrationDir(dir), { database: "t", directory: dir }).catch((e) => e);
+      const err = await migrate(db3, await readMigrationDir(dir), { database: "t", directory: dir, url: url3 }).catch((e) => e);
+      expect(err.code).toBe("E_ADOPT_SHADOW");
       expect(err.message).toContain("20260101000003_dup.sql");
       expect(err.message).toContain("42P07");
+      expect((await db3`select to_regclass('schema_migrations') is null as none, to_regclass('fresh') is null as nofresh`)[0]).toEqual({ none: true, nofresh: true });
     } finally {
       await close(db3);
     }

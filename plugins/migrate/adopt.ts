@@ -1,0 +1,205 @@
+/**
+ * Adopting a database that another tool migrated (objects, no eve history):
+ * where does it stand in the migration files? The files are applied one by
+ * one to a scratch "shadow" database on the same server (or the server of
+ * --shadow-url), with the same apply code as a normal run, and after each file
+ * the shadow's catalog is compared with the target's (fingerprint.ts). The
+ * longest matching prefix is adopted; no match stops the run before anything
+ * is written to the target. The shadow is always dropped.
+ *
+ * Scope of the comparison: the schemas that exist in the shadow after k files
+ * (plus the target's current schema). Schemas of the target that no file
+ * creates (a platform's auth/storage schemas, say) are not compared, and are
+ * reported as ignored.
+ */
+import { createDatabaseSql, derivedName, dropDatabase } from "../../core/db/admin.ts";
+import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from "../../core/db/index.ts";
+import { facts as databaseFacts } from "../../core/db/recreate-facts.ts";
+import { CheckError, EveError, ExitCode, InterruptedError } from "../../core/errors.ts";
+import { apply, describeFailure, type Prepared } from "./apply.ts";
+import { diff, fingerprint, schemasOf, signature, signatureDistance, type Difference, type Exclude, type Fingerprint, type Signature } from "./fingerprint.ts";
+import { ensureHistoryTable } from "./history.ts";
+
+export interface AdoptOptions {
+  /** URL of the target (the shadow is created on its server unless shadowUrl is given). */
+  url: string;
+  /** A server to create the shadow database on instead (any database of it). */
+  shadowUrl?: string;
+  /** Every migration file, in order (the history is empty). */
+  files: Prepared[];
+  /** Extensions the files need (created in the shadow before the first file needing them). */
+  extensions: Array<{ name: string; neededBy: string[] }>;
+  /** The target's history table, left out of the comparison. */
+  exclude: Exclude;
+  signal?: AbortSignal;
+  /** The shadow database was created, dropped, or could not be dropped (`error`). */
+  onShadow?: (e: { phase: "create" | "drop" | "leftover"; name: string; files: number; error?: string }) => void;
+}
+
+export interface AdoptDecision {
+  /** Number of files whose result matches the database: files 1..matched are adopted. */
+  matched: number;
+  /** Every prefix length whose schema matches (ascending); the longest is adopted. */
+  matches: number[];
+  /** Files adopted although the schema already matched without them (they change no schema). */
+  assumed: string[];
+  /** Target schemas outside the compared scope (no file creates them). */
+  ignoredSchemas: string[];
+  /** The shadow database used (dropped). */
+  shadow: string;
+  durationMs: number;
+}
+
+const MAX_LISTED = 20;
+
+export async function adopt(db: Db, o: AdoptOptions): Promise<AdoptDecision> {
+  const t0 = performance.now();
+  const [me] = await db`select current_schema() as schema, current_setting('search_path') as search_path, current_database() as name`;
+  const target = { schema: me!.schema as string, searchPath: me!.search_path as string, name: me!.name as string };
+  const targetSig = await signature(db, o.exclude);
+  let targetFp: Fingerprint | undefined;
+  const targetFingerprint = async () => (targetFp ??= await fingerprint(db, o.exclude));
+
+  const sigs: Signature[] = [];
+  const scopes: Set<string>[] = [];
+  const matches: number[] = [];
+  const n = o.files.length;
+  let shadowName = "";
+  await withShadow(db, o, target, async (shadow, name) => {
+    shadowName = name;
+    const check = async (k: number) => {
+      const sig = await signature(shadow, SHADOW_EXCLUDE);
+      const scope = schemasOf(sig);
+      scope.add(target.schema);
+      sigs[k] = sig;
+      scopes[k] = scope;
+      if (signatureDistance(sig, targetSig, scope) !== 0) return;
+      if (diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFingerprint(), scope).length === 0) matches.push(k);
+    };
+    await check(0);
+    await applyAll(shadow, o, n, check);
+  });
+
+  if (!matches.length) {
+    // The closest prefix by signature (ties: the longest), then its exact difference on a rebuilt shadow.
+    let closest = 0;
+    let best = Infinity;
+    for (let k = 0; k <= n; k++) {
+      const d = signatureDistance(sigs[k]!, targetSig, scopes[k]!);
+      if (d <= best) [best, closest] = [d, k];
+    }
+    let differences: Difference[] = [];
+    await withShadow(db, o, target, async (shadow) => {
+      await applyAll(shadow, o, closest);
+      differences = diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFingerprint(), scopes[closest]!);
+    });
+    const at = closest === 0 ? "before the first file (an empty schema)" : `after ${closest} file${closest === 1 ? "" : "s"} (${o.files[closest - 1]!.file.name})`;
+    const listed = differences.slice(0, MAX_LISTED).map((d) => `  ${d.change === "missing" ? "-" : d.change === "extra" ? "+" : "~"} ${d.change} ${d.kind} ${d.name}`);
+    if (differences.length > MAX_LISTED) listed.push(`  … and ${differences.length - MAX_LISTED} more`);
+    const example = o.files[Math.max(closest, 1) - 1]!.file.version;
+    throw new CheckError(
+      "E_ADOPT_NO_MATCH",
+      `the database has objects but no migration history, and its schema matches the result of no prefix of the ${n} migration file${n === 1 ? "" : "s"}; ` +
+        `closest: ${at}, ${differences.length} object${differences.length === 1 ? "" : "s"} differ${differences.length === 1 ? "s" : ""} (- missing from the database, + extra in it, ~ different)`,
+      {
+        context: listed,
+        hint: `if you know which files were applied, record them without running them with --baseline VERSION (e.g. --baseline ${example}); nothing was written`,
+        details: { closest: { files: closest, file: closest ? o.files[closest - 1]!.file.name : null }, differences: differences.slice(0, 100), differenceCount: differences.length },
+      },
+    );
+  }
+
+  const matched = matches[matches.length - 1]!;
+  // The run of matching prefixes ending at the adopted one: the files inside it changed no schema.
+  let first = matched;
+  while (matches.includes(first - 1)) first--;
+  const assumed = o.files.slice(first, matched).map((m) => m.file.name);
+  const scope = scopes[matched]!;
+  const ignoredSchemas = [...schemasOf(targetSig)].filter((s) => !scope.has(s)).sort();
+  return { matched, matches, assumed, ignoredSchemas, shadow: shadowName, durationMs: Math.round(performance.now() - t0) };
+}
+
+/** The shadow's own history rows go to a temporary table, outside every compared schema. */
+const SHADOW_HISTORY = "pg_temp.eve_shadow_history";
+const SHADOW_EXCLUDE: Exclude = { schema: "pg_temp", table: "eve_shadow_history" };
+
+/** Apply files 1..upTo to the shadow (with the extensions they need), calling `after(k)` after each. */
+async function applyAll(shadow: Db, o: AdoptOptions, upTo: number, after?: (k: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < upTo; i++) {
+    if (o.signal?.aborted) throw new InterruptedError("interrupted while comparing schemas on the shadow database; nothing was written to the target");
+    const m = o.files[i]!;
+    for (const ext of o.extensions.filter((e) => e.neededBy[0] === m.file.name)) {
+      await shadow.unsafe(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)}`).catch((e) => {
+        throw new EveError("E_ADOPT_SHADOW", `cannot create extension ${ext.name} (needed by ${m.file.name}) in the shadow database: ${mapDbError(e).message}`, ExitCode.failed, {
+          hint: "the shadow database needs the same extensions as a normal run; record the applied files with --baseline VERSION instead; nothing was written",
+        });
+      });
+    }
+    try {
+      await apply(shadow, SHADOW_HISTORY, m, o.signal);
+    } catch (e) {
+      if (o.signal?.aborted) throw new InterruptedError("interrupted while comparing schemas on the shadow database; nothing was written to the target");
+      const failure = describeFailure(e, m);
+      throw new EveError("E_ADOPT_SHADOW", `cannot replay the migrations on a shadow database to find where the database stands: ${failure.message}`, ExitCode.failed, {
+        hint: "the files must apply cleanly to an empty database; if you know which files were applied, record them with --baseline VERSION; nothing was written",
+        cause: e,
+        details: failure.details,
+      });
+    }
+    await after?.(i + 1);
+  }
+}
+
+/** Create a shadow database like the target, run `fn` on a connection to it, and always drop it. */
+async function withShadow(
+  db: Db,
+  o: AdoptOptions,
+  target: { name: string; searchPath: string },
+  fn: (shadow: Db, name: string) => Promise<void>,
+): Promise<void> {
+  const serverUrl = o.shadowUrl ?? o.url;
+  const maint = o.shadowUrl ? connect(o.shadowUrl, { applicationName: "eve migrate (shadow)" }) : db;
+  const stamp = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  const name = derivedName(target.name, `_eve_shadow_${stamp}`);
+  let created = false;
+  let shadow: Db | undefined;
+  let versionNum = 130000;
+  try {
+    const f = await databaseFacts(db);
+    const [s] = await maint`select current_user as me, current_setting('server_version_num')::int as version_num`;
+    versionNum = s!.version_num as number;
+    const like = { ...f, owner: s!.me as string, versionNum, tablespace: "pg_default", connectionLimit: -1 };
+    try {
+      await maint.unsafe(createDatabaseSql(name, like));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "42501") {
+        throw new EveError(
+          "E_ADOPT_SHADOW",
+          `the database has objects but no migration history; finding which migrations it already has needs a scratch (shadow) database, and role ${s!.me} may not create databases (CREATEDB)`,
+          ExitCode.failed,
+          { hint: "grant CREATEDB to the role, or pass --shadow-url with a server where it may create databases, or record the applied files with --baseline VERSION; nothing was written", cause: e },
+        );
+      }
+      throw new EveError("E_ADOPT_SHADOW", `cannot create the shadow database ${name}: ${mapDbError(e, serverUrl).message}`, ExitCode.failed, {
+        hint: "pass --shadow-url with a server where the role may create databases, or record the applied files with --baseline VERSION; nothing was written",
+        cause: e,
+      });
+    }
+    created = true;
+    o.onShadow?.({ phase: "create", name, files: o.files.length });
+    shadow = connect(withDatabase(serverUrl, name), { applicationName: "eve migrate (shadow)" });
+    // The target's search_path (it may come from ALTER DATABASE, which the shadow lacks).
+    await shadow`select set_config('search_path', ${target.searchPath}, false)`;
+    await ensureHistoryTable(shadow, SHADOW_HISTORY, { versionNum: like.versionNum, schema: "pg_temp", tableExists: false, hasExtraColumns: true });
+    await fn(shadow, name);
+  } finally {
+    if (shadow) await close(shadow, 0).catch(() => {});
+    if (created) {
+      await dropDatabase(maint, name, versionNum, { ifExists: true })
+        .then(() => o.onShadow?.({ phase: "drop", name, files: o.files.length }))
+        .catch((e) => o.onShadow?.({ phase: "leftover", name, files: o.files.length, error: mapDbError(e, serverUrl).message }));
+    }
+    if (maint !== db) await close(maint, 0).catch(() => {});
+  }
+}
