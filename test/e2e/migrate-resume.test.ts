@@ -154,6 +154,12 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
 });
 
 describe("migration messages and inputs (issue 7 §6)", () => {
+  test("--resume is documented in eve db migrate --help", async () => {
+    const help = await runEve(["db", "migrate", "--help"]);
+    expect(help.stdout).toMatch(/--resume\s+continue a partially applied no-transaction file/);
+    expect(help.stdout).toContain("the next run refuses (exit 5) and lists what completed");
+  });
+
   test("a failing statement outside a transaction: no stray WARNING, no doubled semicolon, --resume offered", async () => {
     const url = await freshDatabase("resume_e2e");
     const dir = writeFiles(tempDir(), { "20260101000001_x.sql": "-- eve:no-transaction\ncreate table x1 (a int);\nselect 1/0;\ncreate table x2 (a int);\n" });
