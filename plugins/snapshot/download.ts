@@ -1,8 +1,9 @@
 /**
  * Download a snapshot to a local file: written to a hidden temp file beside
  * the destination, hashed on the way, fsynced, and renamed into place only
- * when size and sha256 match the record. The result restores anywhere with
- * plain `pg_restore --clean --if-exists --no-owner --no-acl -d URL FILE`.
+ * when size and sha256 match the record. The result restores with plain
+ * `pg_restore --clean --if-exists -d URL FILE` (owners and grants included;
+ * add --no-owner --no-acl on a server whose roles differ).
  */
 import { randomBytes } from "node:crypto";
 import { open, rename, stat, unlink } from "node:fs/promises";

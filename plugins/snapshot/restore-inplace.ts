@@ -3,16 +3,21 @@
  * that first empties the target (every user schema dropped, large objects
  * unlinked; schemas holding extensions are emptied object by object so the
  * extensions, often owned by a superuser, stay) and then runs the restore
- * script, then hands the restored objects to the database owner. The
- * archive goes through `pg_restore -f -` and the SQL into
+ * script with the objects' owners and grants (with --no-owner, the restored
+ * objects are then handed to the database owner). The
+ * archive goes through `pg_restore -f -` (once per pass: schemas and their
+ * grants first for a non-superuser, see restore-roles.ts) and the SQL into
  * `psql --single-transaction -v ON_ERROR_STOP=1`; psql only gets its end of
  * input (and commits) after the object's size and sha256 matched and
  * pg_restore exited 0. Any failure kills psql first: the server rolls back.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { quoteIdent, quoteLiteral } from "../../core/db/index.ts";
 import { aclStatements } from "../../core/db/recreate.ts";
 import type { Store } from "../../core/store/types.ts";
 import { reassignBlock, type TargetInfo } from "./restore-db.ts";
+import { listFile, preserveFlags, type Preserve } from "./restore-roles.ts";
 import type { SnapshotRecord } from "./schema.ts";
 import { pumpVerified } from "./streams.ts";
 import { cleanStderr, connArgs, secretsOf, spawnTool, toolFailed, type PgTool } from "./tools.ts";
@@ -74,6 +79,10 @@ export interface InPlaceOptions {
   psql: PgTool;
   env: Record<string, string | undefined>;
   signal?: AbortSignal;
+  keep: Preserve;
+  plan: Array<string[] | null>;
+  /** Where the --use-list files of a multi-pass plan go. */
+  tmpDir: string;
   onProgress?: (bytes: number) => void;
 }
 
@@ -86,12 +95,46 @@ export async function restoreInPlace(o: InPlaceOptions): Promise<void> {
     stdin: "pipe",
     stdout: "ignore",
   });
-  const script = spawnTool(o.pgRestore.path, ["--no-owner", "--no-acl", "--file=-"], { env: o.env, stdin: "pipe" });
   const sql = psql.stdin!.getWriter();
+  const dir = o.plan.length > 1 ? await mkdtemp(join(o.tmpDir, "eve-restore-")) : null;
   let ok = false;
+  const psqlFailed = (p: { code: number | null; stderr: string }) =>
+    toolFailed("E_RESTORE", "psql", p.code, cleanStderr(p.stderr, secrets), "the snapshot does not restore here (missing role or extension, privileges, or data that no longer passes a constraint)");
   try {
     await sql.write(new TextEncoder().encode(emptyDatabaseSql(o.target)));
-    // Script → psql, without passing on its end.
+    for (let i = 0; i < o.plan.length; i++) {
+      const last = i === o.plan.length - 1;
+      const list = dir ? await listFile(dir, o.plan[i]!, i) : [];
+      await scriptPass(o, sql, [...preserveFlags(o.keep), ...list, "--file=-"], last, psql.exited, psqlFailed);
+    }
+    // Ownership (--no-owner) in the same transaction, then the end of input: psql commits.
+    await sql.write(new TextEncoder().encode(o.keep.owners ? "\n;\n" : `\n;\n${reassignBlock(o.target.owner)};\n`));
+    ok = true;
+    await sql.close().catch(() => {});
+    const p = await psql.exited;
+    if (p.code !== 0) throw psqlFailed(p);
+  } finally {
+    // Never let psql see the end of its input unless everything succeeded: kill it, the server rolls back.
+    if (!ok) psql.kill("SIGKILL");
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/**
+ * One `pg_restore -f -` run whose script goes into psql (without passing on
+ * its end). The last pass checks the object's size and sha256 on the way; an
+ * earlier one (schemas only) reads just the table of contents.
+ */
+async function scriptPass(
+  o: InPlaceOptions,
+  sql: WritableStreamDefaultWriter<Uint8Array>,
+  args: string[],
+  last: boolean,
+  psqlExited: Promise<{ code: number | null; stderr: string }>,
+  psqlFailed: (p: { code: number | null; stderr: string }) => Error,
+): Promise<void> {
+  const script = spawnTool(o.pgRestore.path, args, { env: o.env, stdin: "pipe" });
+  try {
     const forward = (async () => {
       const reader = script.stdout.getReader();
       for (;;) {
@@ -101,29 +144,21 @@ export async function restoreInPlace(o: InPlaceOptions): Promise<void> {
       }
     })();
     const src = await o.store.get(o.rec.key, { signal: o.signal });
-    const feeding = pumpVerified(src, script.stdin!, { size: o.rec.size!, sha256: o.rec.sha256!, what: `snapshot ${o.rec.id}` }, o.onProgress, script.exited);
+    const feeding = last
+      ? pumpVerified(src, script.stdin!, { size: o.rec.size!, sha256: o.rec.sha256!, what: `snapshot ${o.rec.id}` }, o.onProgress, script.exited)
+      : pumpVerified(src, script.stdin!, null, undefined, script.exited).catch(() => ({ size: 0, sha256: "" }));
     // Both are awaited below; these only keep the loser of the race from being an unhandled rejection.
     feeding.catch(() => {});
     forward.catch(() => {});
     // Whichever fails first decides; a psql that stopped (SQL error) surfaces as a write error here.
     await Promise.all([feeding, forward]).catch(async (e) => {
-      const p = await Promise.race([psql.exited, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
-      if (p && p.code !== 0) throw toolFailed("E_RESTORE", "psql", p.code, cleanStderr(p.stderr, secrets), "the snapshot does not restore here (missing role or extension, privileges, or data that no longer passes a constraint)");
+      const p = await Promise.race([psqlExited, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
+      if (p && p.code !== 0) throw psqlFailed(p);
       throw e;
     });
     const x = await script.exited;
-    if (x.code !== 0) throw toolFailed("E_RESTORE", "pg_restore", x.code, cleanStderr(x.stderr, secrets), "the archive could not be read");
-    // Ownership in the same transaction, then the end of input: psql commits.
-    await sql.write(new TextEncoder().encode(`\n;\n${reassignBlock(o.target.owner)};\n`));
-    ok = true;
-    await sql.close().catch(() => {});
-    const p = await psql.exited;
-    if (p.code !== 0) {
-      throw toolFailed("E_RESTORE", "psql", p.code, cleanStderr(p.stderr, secrets), "the snapshot does not restore here (missing role or extension, privileges, or data that no longer passes a constraint)");
-    }
+    if (x.code !== 0) throw toolFailed("E_RESTORE", "pg_restore", x.code, cleanStderr(x.stderr, secretsOf(o.url)), "the archive could not be read");
   } finally {
-    // Never let psql see the end of its input unless everything succeeded: kill it, the server rolls back.
-    if (!ok) psql.kill("SIGKILL");
     script.kill();
   }
 }

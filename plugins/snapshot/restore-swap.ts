@@ -1,7 +1,8 @@
 /**
  * The swap strategy of a restore: pg_restore into a scratch database created
  * like the target (streamed and verified, or in parallel from a downloaded
- * and verified temp file), objects handed to the owner, then the rename swap
+ * and verified temp file) with the objects' owners and grants (or, with
+ * --no-owner, everything handed to the target's owner), then the rename swap
  * and the old database dropped. Until the swap commits the target is untouched.
  */
 import { mkdtemp, open, rm } from "node:fs/promises";
@@ -12,6 +13,7 @@ import { EveError, ExitCode } from "../../core/errors.ts";
 import type { RestoreEvent, RestoreOptions } from "./restore.ts";
 import { createDatabaseSql, derivedName, dropDatabase } from "../../core/db/admin.ts";
 import { reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts";
+import { listFile, preserveFlags, type Preserve } from "./restore-roles.ts";
 import type { SnapshotRecord } from "./schema.ts";
 import { hashStream, mismatch, pumpVerified } from "./streams.ts";
 import { cleanStderr, connArgs, secretsOf, spawnTool, toolFailed, type PgTool } from "./tools.ts";
@@ -23,6 +25,9 @@ export interface Ctx {
   warn: (m: string) => void;
   onEvent: (e: RestoreEvent) => void;
   o: RestoreOptions;
+  keep: Preserve;
+  /** pg_restore passes (restore-roles.ts passes()). */
+  plan: Array<string[] | null>;
 }
 
 export type Outcome = { reassigned: number | null; terminated: number; leftover: string | null };
@@ -90,13 +95,15 @@ async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>
       });
     }
     await runRestore(c, tmpUrl, file ? ["--jobs=" + jobs, file.path] : [], !file);
-    c.onEvent({ type: "phase", phase: "owner" });
-    const tdb = connect(tmpUrl, { applicationName: "eve restore" });
-    let reassigned: number;
-    try {
-      reassigned = await reassignToOwner(tdb, target.owner);
-    } finally {
-      await close(tdb);
+    let reassigned: number | null = null;
+    if (!c.keep.owners) {
+      c.onEvent({ type: "phase", phase: "owner" });
+      const tdb = connect(tmpUrl, { applicationName: "eve restore" });
+      try {
+        reassigned = await reassignToOwner(tdb, target.owner);
+      } finally {
+        await close(tdb);
+      }
     }
     await beforeSwap();
     c.onEvent({ type: "phase", phase: "swap" });
@@ -121,15 +128,36 @@ async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>
   }
 }
 
-/** Run pg_restore into `url`, streaming the object (verified on the way) or from the args' file. */
+/**
+ * Run pg_restore into `url`, streaming the object (verified on the way) or from
+ * the args' file, once per pass of the plan (a first pass of schemas and their
+ * grants reads only the archive's table of contents).
+ */
 async function runRestore(c: Ctx, url: string, extra: string[], stream: boolean): Promise<void> {
+  const dir = c.plan.length > 1 ? await mkdtemp(join(c.o.tmpDir, "eve-restore-")) : null;
+  try {
+    for (let i = 0; i < c.plan.length; i++) {
+      const last = i === c.plan.length - 1;
+      const list = dir ? await listFile(dir, c.plan[i]!, i) : [];
+      await runPass(c, url, [...list, ...extra], stream, last);
+    }
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function runPass(c: Ctx, url: string, extra: string[], stream: boolean, last: boolean): Promise<void> {
   const { rec, o } = c;
   const conn = connArgs(url, o.env);
-  const args = ["--no-owner", "--no-acl", "--exit-on-error", "--no-password", `--dbname=${conn.dbname}`, ...extra];
-  c.onEvent({ type: "phase", phase: "restore", total: stream ? rec.size ?? undefined : undefined });
+  const args = [...preserveFlags(c.keep), "--exit-on-error", "--no-password", `--dbname=${conn.dbname}`, ...extra];
+  if (last) c.onEvent({ type: "phase", phase: "restore", total: stream ? rec.size ?? undefined : undefined });
   const proc = spawnTool(c.pgRestore.path, args, { env: conn.env, stdin: stream ? "pipe" : "ignore", stdout: "ignore", signal: o.signal });
   try {
-    if (stream) {
+    if (stream && !last) {
+      // Schemas only: pg_restore reads the table of contents and stops; the last pass verifies the object.
+      const src = await o.store.get(rec.key, { signal: o.signal });
+      await pumpVerified(src, proc.stdin!, null, undefined, proc.exited).catch(() => {});
+    } else if (stream) {
       const src = await o.store.get(rec.key, { signal: o.signal });
       const expected = { size: rec.size!, sha256: rec.sha256!, what: `snapshot ${rec.id}` };
       await pumpVerified(src, proc.stdin!, expected, (bytes) => c.onEvent({ type: "progress", bytes }), proc.exited).catch(async (e) => {

@@ -1,11 +1,14 @@
 /**
  * Restore a snapshot into a database without ever leaving it half-restored:
  *  - swap (default): pg_restore into a new database on the same server (same
- *    owner, encoding, locale), hand the objects to the target's owner, then
- *    rename it over the target in one transaction and drop the old one
- *    (restore-swap.ts);
+ *    owner, encoding, locale, database grants and settings), then rename it
+ *    over the target in one transaction and drop the old one (restore-swap.ts);
  *  - in place (the role cannot create databases): the target is emptied and
  *    restored in one psql transaction (restore-inplace.ts).
+ * Objects keep their owners and grants (restore-roles.ts checks first that the
+ * roles exist and that the restoring role may act as them); with --no-owner
+ * they go to the target's owner, with --no-acl grants are skipped, and the
+ * result says so.
  * The object's size and sha256 are checked while streaming; the swap (or the
  * in-place commit) happens only after they matched. A safety snapshot of the
  * target is taken first (in swap mode alongside the scratch restore: the
@@ -16,6 +19,7 @@ import { EveError, ExitCode } from "../../core/errors.ts";
 import { majorFromVersionNum, parsePgVersion } from "../../core/pgtools/index.ts";
 import type { Store } from "../../core/store/types.ts";
 import { readRecord } from "./catalog.ts";
+import { checkEmptyable, checkRoles, notRestored, passes, readArchive, type Preserve } from "./restore-roles.ts";
 import { terminateSessions } from "../../core/db/admin.ts";
 import { inspectTarget, openMaintenance } from "./restore-db.ts";
 import { restoreInPlace } from "./restore-inplace.ts";
@@ -42,7 +46,13 @@ export interface RestoreOptions {
   writer: SnapshotOptions["writer"];
   stale: SnapshotOptions["stale"];
   retention?: SnapshotOptions["retention"];
+  /** Restore the objects' owners (default) or give everything to the target's owner (--no-owner). */
+  owners?: boolean;
+  /** Restore grants and default privileges (default) or skip them (--no-acl). */
+  acl?: boolean;
   signal?: AbortSignal;
+  /** --debug timing trace: called with a label when each step ends. */
+  trace?: (step: string) => void;
 }
 
 export type RestoreEvent =
@@ -165,7 +175,14 @@ async function restoreInto(
     return rec2;
   };
 
-  const base = { target, rec, pgRestore, warn, onEvent, o };
+  // Owners and grants: refuse before anything changes when they cannot be applied here.
+  const keep: Preserve = { owners: o.owners !== false, acl: o.acl !== false };
+  const archive = await readArchive(db, pgRestore, { store: o.store, rec }, o.env, keep.acl, o.tmpDir, o.signal);
+  const { superuser } = await checkRoles(db, archive, keep, target.name);
+  if (strategy === "in_place" && !superuser) await checkEmptyable(db, target.name);
+  const plan = passes(archive, keep, superuser);
+
+  const base: Ctx = { target, rec, pgRestore, warn, onEvent, o, keep, plan };
   let out: Outcome;
   let safety: SnapshotRecord | null = null;
   if (strategy === "swap") {
@@ -195,6 +212,7 @@ async function restoreInto(
     jobs,
     owner: target.owner,
     reassigned: out.reassigned,
+    notRestored: notRestored(archive, keep, target.owner),
     terminated: out.terminated,
     leftover: out.leftover,
     warnings,
@@ -217,6 +235,9 @@ async function inPlace(db: Db, c: Ctx): Promise<Outcome> {
     psql,
     env: o.env,
     signal: o.signal,
+    keep: c.keep,
+    plan: c.plan,
+    tmpDir: o.tmpDir,
     onProgress: (bytes) => c.onEvent({ type: "progress", bytes }),
   });
   return { reassigned: null, terminated: t.terminated, leftover: null };

@@ -118,10 +118,12 @@ export const RestoreResult = z.object({
   strategyReason: z.string().nullable(),
   safetySnapshot: z.string().nullable(),
   jobs: z.number(),
-  /** Role that now owns the restored objects. */
+  /** Owner of the target database (with --no-owner: of every restored object). */
   owner: z.string(),
-  /** Objects whose owner was changed to `owner` after the restore (null: done in the restore transaction, not counted). */
+  /** Objects whose owner was changed to `owner` after a --no-owner restore (null: owners were restored, or not counted). */
   reassigned: z.number().nullable(),
+  /** What was not restored and why (--no-owner, --no-acl); empty when owners and privileges came back as they were. */
+  notRestored: z.array(z.object({ what: z.enum(["owners", "privileges"]), reason: z.string(), count: z.number(), message: z.string() })),
   /** Sessions terminated on the target. */
   terminated: z.number(),
   /** The replaced database could not be dropped and is still there (swap only). */

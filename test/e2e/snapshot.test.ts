@@ -150,7 +150,8 @@ describe("eve db snapshots, show, verify, download, delete", () => {
     const r = await eve(["db", "snapshot", "download", id, "--store", store, "--output", out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^downloaded ${id} to ${out} \\(.*, sha256 [0-9a-f]{16}… verified`));
-    expect(r.stderr).toContain("pg_restore --clean --if-exists --no-owner --no-acl -d postgres://…");
+    expect(r.stderr).toContain("pg_restore --clean --if-exists -d postgres://…");
+    expect(r.stderr).toContain("(add --no-owner --no-acl where the roles differ)");
     const shown = SnapshotRecord.parse(JSON.parse((await eve(["db", "snapshot", "show", id, "--store", store, "--json"])).stdout));
     expect(createHash("sha256").update(readFileSync(out)).digest("hex")).toBe(shown.sha256!);
     const again = await eve(["db", "snapshot", "download", id, "--store", store, "--output", out]);
@@ -232,6 +233,39 @@ describe("eve db restore", () => {
     expect(await rows(other)).toBe(500);
     const noSnap = await eve(["db", "restore", "--url", other, "--store", store, "--force"]);
     expect(noSnap.code).toBe(2);
+  });
+
+  test("a role missing on the target: refused naming it (exit 1, nothing changed); --no-owner --no-acl restores and says what was left out", async () => {
+    const role = `e2e_gone_${Math.random().toString(36).slice(2, 8)}`;
+    const src = await freshDatabase("e2e_snap_roles");
+    await withSql(src, (sql) =>
+      sql.unsafe(`create role ${role}; create table items (id int primary key, name text); insert into items select g, 'x' from generate_series(1, 7) g;
+                  alter table items owner to ${role}; create table open (x int); grant select on open to ${role}`),
+    );
+    const snapId = (await eve(["db", "snapshot", "--url", src, "--store", store])).stdout.trim();
+    await withSql(src, (sql) => sql.unsafe(`reassign owned by ${role} to postgres; drop owned by ${role}; drop role ${role}`));
+    const dst = await freshDatabase("e2e_snap_roles_dst");
+    await withSql(dst, (sql) => sql`create table keep_me (x int)`);
+    const args = ["db", "restore", "--url", dst, "--store", store, "--snapshot", snapId, "--source-url", src, "--force", "--skip-safety-snapshot"];
+    const no = await eve(args);
+    expect(no.code).toBe(1);
+    expect(no.stdout).toBe("");
+    expect(no.stderr).toContain(`the snapshot's owners or grants name role missing on the server of ${new URL(dst).pathname.slice(1)}: ${role}`);
+    expect(no.stderr).toContain("hint: create it first (CREATE ROLE), or pass --no-owner --no-acl to restore without owners and grants; nothing was changed");
+    const noj = await eve([...args, "--json"]);
+    expect(noj.code).toBe(1);
+    expect(JSON.parse(noj.stdout).error).toMatchObject({ code: "E_MISSING_ROLES" });
+    expect(await withSql(dst, async (sql) => (await sql`select count(*)::int as n from keep_me`)[0]!.n)).toBe(0);
+
+    const ok = await eve([...args, "--no-owner", "--no-acl"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("note: owners not restored (--no-owner): 1 object owned by " + role + " in the snapshot now owned by postgres\n");
+    expect(ok.stdout).toContain("note: privileges not restored (--no-acl): 1 grant entry (GRANT/REVOKE, default privileges) skipped");
+    expect(await rows(dst)).toBe(7);
+    const j = await eve([...args, "--no-owner", "--no-acl", "--json"]);
+    expect(j.code).toBe(0);
+    const res = RestoreResult.parse(JSON.parse(j.stdout));
+    expect(res.notRestored.map((n) => [n.what, n.reason, n.count])).toEqual([["owners", "--no-owner", 1], ["privileges", "--no-acl", 1]]);
   });
 
   test("prune: --dry-run and --json", async () => {

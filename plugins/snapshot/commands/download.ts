@@ -19,8 +19,11 @@ export default defineCommand<Opts>({
   summary: "download a snapshot to a local file (sha256-checked)",
   description:
     "Writes the dump to a temp file beside --output and renames it into place only when its size and\n" +
-    "sha256 match the record. The file restores anywhere with plain pg_restore:\n" +
-    "  pg_restore --clean --if-exists --no-owner --no-acl -d postgres://… ./backup.dump",
+    "sha256 match the record. The file restores with plain pg_restore, owners and grants included\n" +
+    "(the roles must exist on that server):\n" +
+    "  pg_restore --clean --if-exists -d postgres://… ./backup.dump\n" +
+    "Where the roles differ, say so explicitly: add --no-owner (objects belong to the connecting role)\n" +
+    "and/or --no-acl (no grants).",
   args: [{ name: "<id>", description: "snapshot id (snap_…)" }],
   options: [
     storeOption,
@@ -44,6 +47,6 @@ export default defineCommand<Opts>({
     }
     if (opts.json) return void ctx.out.printJson(result);
     ctx.out.print(`downloaded ${rec.id} to ${result.output} (${formatBytes(result.size)}, sha256 ${result.sha256.slice(0, 16)}… verified, ${formatDuration(result.durationMs)})`);
-    ctx.out.log(`restore it anywhere with: pg_restore --clean --if-exists --no-owner --no-acl -d postgres://… ${opts.output}`);
+    ctx.out.log(`restore it with: pg_restore --clean --if-exists -d postgres://… ${opts.output} (add --no-owner --no-acl where the roles differ)`);
   },
 });

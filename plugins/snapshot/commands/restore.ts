@@ -21,6 +21,8 @@ interface Opts {
   jobs?: number;
   sourceUrl?: string;
   retention?: string;
+  owner?: boolean;
+  acl?: boolean;
   wait?: boolean;
   waitTimeout?: number;
   json?: boolean;
@@ -32,12 +34,20 @@ export default defineCommand<Opts>({
   description:
     "Refuses anything but a completed snapshot whose size and sha256 still match (checked while\n" +
     "streaming). Takes a safety snapshot of the target first (trigger pre_restore) and prints its id.\n" +
-    "Then restores into a new database on the same server (same owner, encoding and locale), hands the\n" +
-    "objects to the target's owner and swaps it in by renaming, ending the target's sessions; the old\n" +
-    "database is dropped. A role that cannot create databases restores in place in one transaction\n" +
-    "(pg_restore --single-transaction --clean --if-exists). pg_restore runs with --no-owner --no-acl\n" +
-    "--exit-on-error. Any failure leaves the target as it was. A snapshot of another database needs\n" +
-    "--source-url naming that database (only host, port and name are compared).\n" +
+    "Then restores into a new database on the same server (same owner, encoding, locale, database\n" +
+    "grants and settings) and swaps it in by renaming, ending the target's sessions; the old database\n" +
+    "is dropped. A role that cannot create databases restores in place in one transaction (the target\n" +
+    "is emptied and the dump replayed through psql --single-transaction). Any failure leaves the target\n" +
+    "as it was. A snapshot of another database needs --source-url naming that database (only host,\n" +
+    "port and name are compared).\n" +
+    "Owners and privileges: objects come back with their owners, grants (schema, table, column,\n" +
+    "sequence, function, large object) and default privileges, as pg_dump recorded them. Before\n" +
+    "anything changes, eve reads the snapshot's table of contents: if a role it names does not exist on\n" +
+    "the target server, or the connecting role (not a superuser) may not act as an owner (membership,\n" +
+    "with SET on PostgreSQL 16+), it refuses (exit 1) naming the roles. The ways out: create the\n" +
+    "roles, or choose explicitly --no-owner (every object belongs to the target database's owner)\n" +
+    "and/or --no-acl (no GRANT/REVOKE or default privileges restored); the output lists what was not\n" +
+    "restored and why. RLS policies are always restored (the roles they name must exist).\n" +
     "Without --force nothing happens: it prints what would be replaced and exits 1.",
   options: [
     urlOption,
@@ -48,11 +58,14 @@ export default defineCommand<Opts>({
     { flags: "--jobs <n>", description: "parallel pg_restore from a downloaded temp file (swap only)", parse: (v) => parsePositiveInt(v, "--jobs") },
     { flags: "--source-url <url>", description: "the database the snapshot was taken from (for restoring across databases)" },
     { flags: "--retention <age>", description: "retention of the safety snapshot", default: "30d" },
+    { flags: "--no-owner", description: "do not restore owners: every object belongs to the target database's owner" },
+    { flags: "--no-acl", description: "do not restore grants and default privileges" },
     ...waitOptions,
   ],
   examples: [
     "eve db restore --url postgres://…/app --snapshot snap_01JD3Q6K8W2N9V4Z7XG5T1B0RC --force",
     "eve db restore --url postgres://…/staging --snapshot snap_… --source-url postgres://db.internal:5432/prod --force --jobs 4",
+    "eve db restore --url postgres://…/other --snapshot snap_… --source-url postgres://…/app --force --no-owner --no-acl",
   ],
   async run(ctx, opts) {
     if (!opts.snapshot) throw new EveError("E_USAGE", "--snapshot is required", ExitCode.usage, { hint: "list snapshots with eve db snapshots" });
@@ -105,6 +118,8 @@ export default defineCommand<Opts>({
         writer: writer(),
         stale: staleOptions(ctx),
         retention,
+        owners: opts.owner !== false,
+        acl: opts.acl !== false,
         signal: ctx.signal,
       }, (e) => {
         if (e.type === "strategy" && e.strategy === "in_place") out.log(`${paint(out, "yellow", "note:")} restoring in place in one transaction: ${e.reason}`);
@@ -126,6 +141,7 @@ export default defineCommand<Opts>({
       if (opts.json) return void out.printJson(result);
       const how = result.strategy === "swap" ? `swapped in a fresh copy${result.terminated ? `, ended ${result.terminated} session${result.terminated === 1 ? "" : "s"}` : ""}` : "in place, one transaction";
       out.print(`${paint(out, "green", "restored")} ${result.snapshot} into ${result.target} (${how}${result.jobs > 1 ? `, ${result.jobs} jobs` : ""}) in ${formatDuration(result.durationMs)}`);
+      for (const n of result.notRestored) out.print(`${paint(out, "yellow", "note:")} ${n.message}`);
       if (result.safetySnapshot) out.print(`safety snapshot: ${result.safetySnapshot}`);
     } finally {
       progress.done();

@@ -78,8 +78,11 @@ export interface Fingerprint {
   schema: string;
   rows: Record<string, string>;
   sequences: string[];
+  /** oid, owner, ACL and md5 of each large object. */
   largeObjects: string[];
   owner: string;
+  /** The database's own ACL ("-" for the default). */
+  databaseAcl: string;
 }
 
 /** pg_dump --schema-only without comment lines and the per-run \restrict keys. */
@@ -109,9 +112,9 @@ export async function fingerprint(url: string): Promise<Fingerprint> {
       rows[t] = r!.h;
     }
     const sequences = (await sql`select format('%I.%I', schemaname, sequencename) || '=' || coalesce(last_value::text, 'null') as s from pg_sequences order by 1`).map((r) => r.s as string);
-    const largeObjects = (await sql`select oid::text || ' ' || pg_get_userbyid(lomowner) || ' ' || md5(lo_get(oid)) as l from pg_largeobject_metadata order by oid`).map((r) => r.l as string);
-    const [o] = await sql`select pg_get_userbyid(datdba) as owner from pg_database where datname = current_database()`;
-    return { schema: schemaDump(su), rows, sequences, largeObjects, owner: o!.owner as string };
+    const largeObjects = (await sql`select oid::text || ' ' || pg_get_userbyid(lomowner) || ' ' || coalesce(lomacl::text, '-') || ' ' || md5(lo_get(oid)) as l from pg_largeobject_metadata order by oid`).map((r) => r.l as string);
+    const [o] = await sql`select pg_get_userbyid(datdba) as owner, coalesce(datacl::text, '-') as acl from pg_database where datname = current_database()`;
+    return { schema: schemaDump(su), rows, sequences, largeObjects, owner: o!.owner as string, databaseAcl: o!.acl as string };
   });
 }
 

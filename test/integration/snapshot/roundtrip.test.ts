@@ -110,7 +110,8 @@ describe("snapshot round trip", () => {
     );
     expect(result.strategy).toBe("swap");
     expect(result.safetySnapshot).toMatch(/^snap_/);
-    expect(result.reassigned).toBeGreaterThan(10); // restored as postgres, handed to the owner
+    expect(result.reassigned).toBeNull(); // owners restored as they were, nothing handed over
+    expect(result.notRestored).toEqual([]);
     expect(result.leftover).toBeNull();
     const after = await fingerprint(src);
     expect(after).toEqual(before);
@@ -197,30 +198,46 @@ describe("snapshot round trip", () => {
     expect(await fingerprint(target)).toEqual(before);
   });
 
-  test("a downloaded dump restores with plain pg_restore --clean --if-exists --no-owner --no-acl", async () => {
+  test("a downloaded dump restores with plain pg_restore --clean --if-exists, owners and grants included", async () => {
     const { store } = fileStore();
     const rec = await snap(src, store);
     const file = join(tempDir("eve-dl-"), "backup.dump");
     const dl = await downloadSnapshot({ store, record: rec, output: file });
     expect(dl.sha256).toBe(rec.sha256!);
-    const target = await freshDatabase("snap_plain");
+    const target = await ownedDatabase(owner, "snap_plain");
     dbs.push(target);
-    execFileSync("pg_restore", ["--clean", "--if-exists", "--no-owner", "--no-acl", "-d", target, file], { env: { ...process.env }, stdio: "pipe" });
+    execFileSync("pg_restore", ["--clean", "--if-exists", "-d", target, file], { env: { ...process.env }, stdio: "pipe" });
     const after = await fingerprint(target);
     expect(after.rows).toEqual(before.rows);
     expect(after.sequences).toEqual(before.sequences);
+    expect(after.schema).toEqual(before.schema);
   });
 
-  test("restore into a new empty database owned by someone else: objects go to that owner", async () => {
+  test("restore into a new empty database owned by someone else: objects keep their owners; --no-owner gives them to that owner", async () => {
     const { store } = fileStore();
     const rec = await snap(src, store);
     const fresh = await freshDatabase("snap_fresh");
     dbs.push(fresh);
-    const result = await restoreSnapshot({ url: fresh, store, id: rec.id, sourceKey: rec.sourceKey, safetySnapshot: true, tmpDir: tmpdir(), ...engineBase() });
+    const base = { url: fresh, store, id: rec.id, sourceKey: rec.sourceKey, safetySnapshot: true, tmpDir: tmpdir(), ...engineBase() };
+    const kept = await restoreSnapshot(base);
+    expect(kept.owner).toBe("postgres");
+    expect(kept.notRestored).toEqual([]);
+    const same = await fingerprint(fresh);
+    expect(same.schema).toEqual(before.schema);
+    expect(same.owner).toBe("postgres");
+
+    const result = await restoreSnapshot({ ...base, owners: false });
     expect(result.owner).toBe("postgres");
+    expect(result.reassigned).toBe(0); // restored as postgres, the owner: nothing to hand over
+    expect(result.notRestored).toHaveLength(1);
+    expect(result.notRestored[0]!.count).toBeGreaterThan(10);
+    expect(result.notRestored[0]!.what).toBe("owners");
+    expect(result.notRestored[0]!.message).toMatch(new RegExp(`^owners not restored \\(--no-owner\\): \\d+ objects owned by ${owner.name} in the snapshot now owned by postgres$`));
     const after = await fingerprint(fresh);
     expect(after.rows).toEqual(before.rows);
     expect(after.schema).toContain("ALTER TABLE app.users OWNER TO postgres");
-    expect(after.schema).not.toContain(owner.name + ";\nALTER");
+    expect(after.schema).not.toContain(`OWNER TO ${owner.name}`);
+    // The policies still name the roles they named: only ownership changed.
+    expect(after.schema).toContain(`CREATE POLICY owner_all ON app.users TO ${owner.name}`);
   });
 });
