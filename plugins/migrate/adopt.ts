@@ -166,7 +166,9 @@ async function withShadow(
   let versionNum = 130000;
   try {
     const f = await databaseFacts(db);
-    const [s] = await maint`select current_user as me, current_setting('server_version_num')::int as version_num`;
+    const [s] = await maint`select current_user as me, current_setting('server_version_num')::int as version_num`.catch((e) => {
+      throw shadowConnectError(e, serverUrl, !!o.shadowUrl);
+    });
     versionNum = s!.version_num as number;
     const like = { ...f, owner: s!.me as string, versionNum, tablespace: "pg_default", connectionLimit: -1 };
     try {
@@ -190,7 +192,9 @@ async function withShadow(
     o.onShadow?.({ phase: "create", name, files: o.files.length });
     shadow = connect(withDatabase(serverUrl, name), { applicationName: "eve migrate (shadow)" });
     // The target's search_path (it may come from ALTER DATABASE, which the shadow lacks).
-    await shadow`select set_config('search_path', ${target.searchPath}, false)`;
+    await shadow`select set_config('search_path', ${target.searchPath}, false)`.catch((e) => {
+      throw shadowConnectError(e, serverUrl, !!o.shadowUrl);
+    });
     await ensureHistoryTable(shadow, SHADOW_HISTORY, { versionNum: like.versionNum, schema: "pg_temp", tableExists: false, hasExtraColumns: true });
     await fn(shadow, name);
   } finally {
@@ -202,4 +206,12 @@ async function withShadow(
     }
     if (maint !== db) await close(maint, 0).catch(() => {});
   }
+}
+
+function shadowConnectError(e: unknown, url: string, flag: boolean): EveError {
+  const m = mapDbError(e, url);
+  return new EveError(m.code, `cannot use the shadow database server${flag ? " (--shadow-url)" : ""}: ${m.message}`, m.exitCode, {
+    hint: `${flag ? "check --shadow-url" : "pass --shadow-url with a server where the role may create databases"}, or record the applied files with --baseline VERSION; nothing was written`,
+    cause: e,
+  });
 }
