@@ -56,7 +56,7 @@ async function until(check: () => Promise<boolean>): Promise<boolean> {
 }
 
 const eveBackends = (url: string, where = "true") =>
-  withSql(url, (sql) => sql.unsafe(`select pid from pg_stat_activity where application_name = 'eve migrate' and ${where}`));
+  withSql(url, (sql) => sql.unsafe(`select pid from pg_stat_activity where application_name = 'eve migrate' and datname = current_database() and ${where}`));
 
 async function cleanRunDump(): Promise<string> {
   const url = await freshDatabase("resume_e2e");

@@ -12,8 +12,8 @@ import { tempDir, writeFiles } from "../../helpers/fs.ts";
 
 const open: Db[] = [];
 afterAll(async () => {
-  for (const db of open) await close(db);
-});
+  await Promise.all(open.map((db) => close(db, 1)));
+}, 20_000);
 
 /** A fresh database with a session that records server notices/warnings. */
 async function fresh(): Promise<{ db: Db; notices: Notice[] }> {
@@ -181,11 +181,12 @@ describe("edge cases of partially applied files", () => {
     const dir = writeFiles(tempDir(), { "20260101000001_slow.sql": "-- eve:no-transaction\ncreate table a (i int);\nselect pg_sleep(30);\ncreate table b (i int);\n" });
     const abort = new AbortController();
     const watcher = connect(await freshDatabase("resume_w")); // pg_stat_activity is cluster-wide
+    const [{ name }] = (await db`select current_database() as name`) as unknown as [{ name: string }];
     open.push(watcher);
     const running = run(db, dir, { signal: abort.signal }).catch((e) => e);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      const [r] = await watcher`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
+      const [r] = await watcher`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and datname = ${name}`;
       if (r!.n > 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
