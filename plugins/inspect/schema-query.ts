@@ -28,6 +28,7 @@ import type {
   Trigger,
   View,
 } from "./schema.ts";
+import { decodeAcl } from "./acl.ts";
 import * as Q from "./schema-sql.ts";
 
 export interface SchemaOptions {
@@ -194,6 +195,10 @@ async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] |
   });
   const [meta, schemaRows, relRows, colRows, conRows, idxRows, trgRows, partRows, polRows, enums, domains, composites, ranges, collations, defaultAcls, usedRows, seqRows, fnRows, extRows] =
     rows;
+  // ACLs arrive as aclitem texts: decode them in place.
+  for (const list of [schemaRows, relRows, colRows, enums, domains, composites, ranges, seqRows, fnRows, defaultAcls] as Array<Array<{ privileges: unknown }>>) {
+    for (const row of list) row.privileges = decodeAcl(row.privileges as string[] | null);
+  }
   const rels = new Map<number, Assembled>();
   const relations = relRows.map((r) => {
     const a: Assembled = { ...r, columns: [], names: [], constraints: [], indexes: [], triggers: [], partitions: [], policies: [] };

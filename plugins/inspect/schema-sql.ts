@@ -36,17 +36,10 @@ const relInScope = (c = "c", n = "n") =>
    and ${notExtension("pg_class", `${c}.oid`)}`;
 
 /**
- * An ACL as JSON: [{grantee, grantor, privileges: [...], grantable}], one entry per
- * grantee, grantor and grant option; grantee "PUBLIC" for everyone. `expr` should
- * apply acldefault() where a null ACL means the built-in defaults.
+ * An ACL as a JSON array of aclitem texts ("reader=r/owner"), decoded in acl.ts.
+ * `expr` should apply acldefault() where a null ACL means the built-in defaults.
  */
-const acl = (expr: string) => `(
-  select coalesce(json_agg(json_build_object('grantee', g.grantee, 'grantor', g.grantor, 'privileges', g.privileges, 'grantable', g.grantable)
-                           order by g.grantee, g.grantor, g.grantable), '[]')
-  from (select case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee) end as grantee,
-               pg_get_userbyid(x.grantor) as grantor, x.is_grantable as grantable,
-               array_agg(x.privilege_type order by x.privilege_type) as privileges
-        from aclexplode(${expr}) x group by 1, 2, 3) g)`;
+const acl = (expr: string) => `to_json((${expr})::text[])`;
 
 /** A collation's name as SQL would spell it: quoted as needed, qualified unless in pg_catalog. */
 const collationName = (oid: string) => `(
@@ -96,7 +89,7 @@ select a.attrelid as rel, a.attnum as num, a.attname as name,
        case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end as generated,
        d.description as comment,
        case when a.attcollation <> ty.typcollation then ${collationName("a.attcollation")} end as collation,
-       case when a.attacl is null then '[]'::json else ${acl("a.attacl")} end as privileges
+       ${acl("a.attacl")} as privileges
 from ${scopedRelations}
 join pg_attribute a on a.attrelid = c.oid
 join pg_type ty on ty.oid = a.atttypid

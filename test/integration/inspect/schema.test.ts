@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { close, connect, type Db } from "../../../core/db/index.ts";
 import { EveError } from "../../../core/errors.ts";
+import { decodeAcl } from "../../../plugins/inspect/acl.ts";
 import { renderSchema } from "../../../plugins/inspect/render-schema.ts";
 import { SchemaResult, type SchemaEntry, type Table } from "../../../plugins/inspect/schema.ts";
 import { inspectSchema } from "../../../plugins/inspect/schema-query.ts";
@@ -472,6 +473,21 @@ describe("edge cases", () => {
       expect(weird.privileges).toEqual([{ grantee: role, grantor: "postgres", privileges: ["SELECT"], grantable: true }]);
       expect(schema(r, "public").collations.map((c) => c.name)).toEqual(["My Coll"]);
       expect(renderSchema(r)).toContain(`to ${role}  UPDATE (with grant option)`);
+      // The ACL decoder agrees with the server's aclexplode() on every odd role name.
+      const odd = ['inspect a*b', "inspect rôle ünï", 'inspect =/"', "INSPECT Upper"];
+      const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
+      await conn.unsafe(
+        odd.map((n) => `do $$ begin if not exists (select from pg_roles where rolname = '${n.replace(/'/g, "''")}') then create role ${ident(n)}; end if; end $$;`).join("\n"),
+      );
+      await conn.unsafe(`grant select, insert on parent to ${odd.map(ident).join(", ")}; grant delete on parent to ${ident(odd[0]!)} with grant option`);
+      const [row] = await conn.unsafe(`
+        select to_json(relacl::text[]) as items,
+               (select json_agg(json_build_array(case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee) end,
+                                                 pg_get_userbyid(x.grantor), x.privilege_type, x.is_grantable)) from aclexplode(relacl) x) as truth
+        from pg_class where relname = 'parent'`);
+      const flat = decodeAcl(row!.items).flatMap((p) => p.privileges.map((priv) => JSON.stringify([p.grantee, p.grantor, priv, p.grantable])));
+      expect(flat.sort()).toEqual((row!.truth as unknown[]).map((t) => JSON.stringify(t)).sort());
+      expect(flat.length).toBeGreaterThan(8);
       // Filter values travel as data: a quote in --table is a name that does not exist, nothing more.
       await expect(inspectSchema(conn, { tables: ["t'); drop table t; --"] })).rejects.toThrow("no table, view or sequence named");
       await expect(inspectSchema(conn, { schemas: ['public"'] })).rejects.toThrow('schema not found: public"');
