@@ -21,7 +21,8 @@ import { describe, type SqlPlan } from "./plan.ts";
 import { guard } from "./statement.ts";
 
 interface Found {
-  kind: "f" | "r";
+  /** f: a function; r: a foreign table; v: a view (src is its definition). */
+  kind: "f" | "r" | "v";
   name: string;
   schema: string;
   ext: string | null;
@@ -62,11 +63,12 @@ join pg_catalog.pg_language l on l.oid = p.prolang
 left join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
 left join pg_catalog.pg_extension e on e.oid = d.refobjid
 union all
-select 'r', c.relname::text, n.nspname::text, null, null, null, x.via::text
+select case c.relkind when 'f' then 'r' else 'v' end, c.relname::text, n.nspname::text, null, null,
+       case c.relkind when 'v' then pg_catalog.pg_get_viewdef(c.oid) end, x.via::text
 from rels x
 join pg_catalog.pg_class c on c.oid = x.oid
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-where c.relkind = 'f'`;
+where c.relkind in ('f', 'v')`;
 
 const SETTINGS_SQL = `
 select
@@ -118,7 +120,9 @@ export async function serverCheck(x: CheckContext, plan: SqlPlan): Promise<void>
   for (const f of found) {
     const why = refusalFor(f);
     if (!why) continue;
-    const stmt = plan.statements.find((s) => (f.kind === "f" && !f.via ? s.names.functions.includes(f.name.toLowerCase()) : f.via ? s.names.relations.includes(f.via) : s.names.relations.includes(f.name)));
+    const stmt = plan.statements.find((s) =>
+      f.kind === "f" && !f.via ? s.names.functions.includes(f.name.toLowerCase()) : s.names.relations.includes(f.via ?? f.name),
+    );
     const target = stmt ?? plan.statements[0]!;
     throw new EveError("E_READ_ONLY", `refused ${describe(target, plan.statements.length, x.source)}: ${why}`, ExitCode.failed, {
       hint: "nothing was run; --write allows it (the statements then run read-write)",
@@ -140,7 +144,12 @@ function privilegeSummary(s: Record<string, string | boolean>, yes: (v: unknown)
 function refusalFor(f: Found): string | undefined {
   const obj = `${f.schema}.${f.name}`;
   const via = f.via ? `${f.via} (a view) ${f.kind === "r" ? "reads" : "calls"} ` : "";
-  if (f.kind === "r") return `${via}${obj} is a foreign table, which ${Category.foreignTable}`;
+  if (f.kind === "r") return f.via ? `${via}${obj}, a foreign table, which ${Category.foreignTable}` : `${obj} is a foreign table, which ${Category.foreignTable}`;
+  // Calls of built-ins leave no pg_depend row (pg_catalog is pinned): read the definition.
+  if (f.kind === "v") {
+    const called = deniedWord(f.src);
+    return called ? `${f.via ? `${f.via} (a view) reads ` : ""}${obj} (a view), which calls ${called.word}(), which ${called.category}` : undefined;
+  }
   const ext = f.ext ? deniedExtension(f.ext) : undefined;
   if (ext) return `${via}${obj}() belongs to extension ${f.ext}, which ${ext}`;
   const named = deniedFunction(f.name);
@@ -149,11 +158,18 @@ function refusalFor(f: Found): string | undefined {
     const symbol = deniedFunction(f.src.trim());
     if (symbol) return `${via}${obj}() is the built-in ${f.src.trim()}, which ${symbol}`;
   }
-  if (f.src && f.lang !== "internal" && f.lang !== "c") {
-    for (const word of f.src.match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? []) {
-      const inner = deniedFunction(word);
-      if (inner) return `${via}${obj}() calls ${word.toLowerCase()}(), which ${inner}`;
-    }
+  if (f.lang !== "internal" && f.lang !== "c") {
+    const called = deniedWord(f.src);
+    if (called) return `${via}${obj}() calls ${called.word}(), which ${called.category}`;
+  }
+  return undefined;
+}
+
+/** The first word of a function body or view definition that names a denied function. */
+function deniedWord(src: string | null): { word: string; category: string } | undefined {
+  for (const word of src?.match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? []) {
+    const category = deniedFunction(word);
+    if (category) return { word: word.toLowerCase(), category };
   }
   return undefined;
 }
