@@ -15,7 +15,7 @@
  * state matches a fresh database and migrations can CREATE their schemas again.
  */
 import { close, connect, mapDbError, quoteIdent, quoteLiteral, withDatabase, type Db } from "./index.ts";
-import { EveError, ExitCode } from "../errors.ts";
+import { EveError, ExitCode, InterruptedError } from "../errors.ts";
 import { createDatabaseSql, dropDatabase, terminateSessions } from "./admin.ts";
 import { facts, type DatabaseFacts, type Grant } from "./recreate-facts.ts";
 
@@ -39,7 +39,18 @@ export interface WipeResult {
   durationMs: number;
 }
 
-export type WipeEvent = { type: "fallback"; reason: string } | { type: "warning"; message: string };
+/** A session holding a lock the wipe waits for (no query text: it may hold secrets). */
+export interface LockHolder {
+  pid: number;
+  application: string | null;
+  user: string | null;
+  state: string | null;
+}
+
+export type WipeEvent =
+  | { type: "fallback"; reason: string }
+  | { type: "warning"; message: string }
+  | { type: "lock-wait"; holder: LockHolder; timeoutMs: number };
 
 export interface WipeOptions {
   /** For messages (redacted description of the target). */
@@ -47,7 +58,13 @@ export interface WipeOptions {
   /** Skip database mode (tests, platforms that forbid DROP DATABASE). */
   schemasOnly?: boolean;
   report?: (e: WipeEvent) => void;
+  /** Abort (Ctrl-C): the running statement is cancelled on the server and everything rolled back. */
+  signal?: AbortSignal;
+  /** Longest wait for any one lock (SET lock_timeout); exit 6 when it expires. Default 60 s. */
+  lockTimeoutMs?: number;
 }
+
+const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 
 /** Wipe the database `url` points at. */
 export async function wipeDatabase(url: string, opts: WipeOptions): Promise<WipeResult> {
@@ -79,7 +96,7 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
     result.fallbackReason = reason;
     report({ type: "fallback", reason });
     try {
-      await wipeSchemas(target, f, result, warn);
+      await wipeSchemas(target, url, f, result, warn, opts);
     } finally {
       await close(target);
     }
@@ -115,7 +132,7 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
   }
   await close(target);
   try {
-    await recreate(maint, f, result, warn);
+    await recreate(maint, f, result, warn, opts.signal);
     result.recreated = { owner: f.owner, encoding: f.encoding, collate: f.collate, ctype: f.ctype, localeProvider: f.localeProvider, locale: f.locale };
   } finally {
     await close(maint);
@@ -124,7 +141,8 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
   return result;
 }
 
-async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void): Promise<void> {
+async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw interrupted(f.name);
   const temp = `eve_wipe_${Math.random().toString(36).slice(2, 10)}`;
   const q = quoteIdent(temp);
   try {
@@ -137,6 +155,13 @@ async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (
     });
   }
   const dropTemp = () => maint.unsafe(`DROP DATABASE IF EXISTS ${q}`).catch(() => {});
+  // Until the old database is dropped, Ctrl-C undoes everything: drop the replacement and stop.
+  const checkpoint = async () => {
+    if (!signal?.aborted) return;
+    await dropTemp();
+    throw interrupted(f.name);
+  };
+  await checkpoint();
   try {
     if (f.comment !== null) await maint.unsafe(`COMMENT ON DATABASE ${q} IS ${quoteLiteral(f.comment)}`);
     for (const stmt of aclStatements("DATABASE", q, f.owner, f.acl)) await maint.unsafe(stmt);
@@ -153,7 +178,9 @@ async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (
       await maint.unsafe(stmt).catch((e) => warn(`setting not carried over (${stmt}): ${mapDbError(e).message}`));
     }
   }
+  await checkpoint();
   result.terminatedSessions += (await terminateSessions(maint, f.name)).terminated;
+  await checkpoint();
   try {
     await dropDatabase(maint, f.name, f.versionNum);
   } catch (e) {
@@ -221,29 +248,123 @@ export function aclStatements(kind: "DATABASE" | "SCHEMA", quotedName: string, o
   return stmts;
 }
 
-/** Schema mode: drop every user schema and recreate `public`, in one transaction. */
-async function wipeSchemas(db: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void): Promise<void> {
+/**
+ * Schema mode: drop every user schema and recreate `public`, in one transaction.
+ * Each lock is waited for at most `lockTimeoutMs` (exit 6); a second session
+ * watches for lock waits and reports the holder; Ctrl-C cancels the running
+ * statement on the server, so the transaction rolls back and nothing changes.
+ */
+async function wipeSchemas(db: Db, url: string, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void, opts: WipeOptions): Promise<void> {
+  const signal = opts.signal;
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (signal?.aborted) throw interrupted(f.name);
   result.terminatedSessions += (await terminateSessions(db, f.name)).terminated;
   const pub = f.publicSchema;
   const owner = pub?.owner ?? (f.versionNum >= 150000 ? "pg_database_owner" : f.owner);
+  let current: { cancel(): unknown } | null = null;
+  const onAbort = () => void current?.cancel();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let watcher: LockWatcher | null = null;
   try {
     await db.begin(async (tx) => {
-      await tx`set local lock_timeout = '60s'`;
-      for (const s of f.schemas) await tx.unsafe(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
-      await tx.unsafe(`CREATE SCHEMA public AUTHORIZATION ${quoteIdent(owner)}`);
+      const run = async (text: string) => {
+        if (signal?.aborted) throw interrupted(f.name);
+        const q = tx.unsafe(text);
+        current = q;
+        try {
+          await q;
+        } finally {
+          current = null;
+        }
+      };
+      await tx.unsafe(`set local lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+      const [me] = await tx`select pg_backend_pid() as pid`;
+      watcher = watchLocks(url, me!.pid as number, (holder) => opts.report?.({ type: "lock-wait", holder, timeoutMs: lockTimeoutMs }));
+      for (const s of f.schemas) await run(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
+      await run(`CREATE SCHEMA public AUTHORIZATION ${quoteIdent(owner)}`);
       const acl = pub ? pub.acl : [{ grantee: null, privilege: "USAGE", grantable: false }, ...(f.versionNum < 150000 ? [{ grantee: null, privilege: "CREATE", grantable: false }] : [])];
       const grants = pub ? aclStatements("SCHEMA", "public", owner, acl) : acl!.map((g) => `GRANT ${g.privilege} ON SCHEMA public TO PUBLIC`);
-      for (const stmt of grants) await tx.unsafe(stmt);
+      for (const stmt of grants) await run(stmt);
       const comment = pub ? pub.comment : "standard public schema";
-      if (comment !== null) await tx.unsafe(`COMMENT ON SCHEMA public IS ${quoteLiteral(comment)}`);
+      if (comment !== null) await run(`COMMENT ON SCHEMA public IS ${quoteLiteral(comment)}`);
+      if (signal?.aborted) throw interrupted(f.name);
     });
   } catch (e) {
+    if (e instanceof InterruptedError || signal?.aborted) throw interrupted(f.name);
+    const code = (e as { code?: string }).code;
+    if (code === "55P03") {
+      const holder = (watcher as LockWatcher | null)?.lastHolder();
+      throw new EveError("E_LOCK_TIMEOUT", `timed out after ${formatMs(lockTimeoutMs)} waiting for a lock${holder ? ` held by ${describeHolder(holder)}` : ""}; nothing was changed in ${f.name}`, ExitCode.lockTimeout, {
+        hint: "end the session holding the lock, or raise --lock-timeout",
+        cause: e,
+      });
+    }
     const err = mapDbError(e);
     throw new EveError("E_WIPE", `cannot wipe ${f.name} schema by schema: ${err.message}`, ExitCode.failed, {
       hint: `${result.fallbackReason}; nothing was dropped. Connect as the database owner or a superuser`,
       cause: e,
     });
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    await (watcher as LockWatcher | null)?.stop();
   }
   if (f.largeObjects > 0) warn(`${f.largeObjects} large object(s) are not in a schema and were kept`);
   result.schemas = { dropped: f.schemas, recreated: ["public"] };
+}
+
+function interrupted(name: string): InterruptedError {
+  return new InterruptedError(`interrupted: the wipe of ${name} was cancelled and rolled back; nothing was changed`);
+}
+
+export function describeHolder(h: LockHolder): string {
+  const parts = [h.application ? `application ${h.application}` : null, h.user ? `user ${h.user}` : null, h.state].filter(Boolean);
+  return `pid ${h.pid}${parts.length ? ` (${parts.join(", ")})` : ""}`;
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+interface LockWatcher {
+  lastHolder(): LockHolder | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Poll, from a second session, whether backend `pid` waits for a lock; report
+ * each new holder once. Failures of the watcher never affect the wipe.
+ */
+function watchLocks(url: string, pid: number, onWait: (h: LockHolder) => void, everyMs = 1000): LockWatcher {
+  const db = connect(url, { applicationName: "eve wipe (lock watch)" });
+  const seen = new Set<number>();
+  let last: LockHolder | null = null;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = async () => {
+    try {
+      const rows = await db`
+        select a.pid, a.application_name, a.usename, a.state
+        from unnest(pg_blocking_pids(${pid}::int)) as b(pid) join pg_stat_activity a on a.pid = b.pid
+        order by a.pid`;
+      for (const r of rows) {
+        last = { pid: r.pid as number, application: (r.application_name as string) || null, user: (r.usename as string | null) ?? null, state: (r.state as string | null) ?? null };
+        if (!seen.has(last.pid)) {
+          seen.add(last.pid);
+          onWait(last);
+        }
+      }
+    } catch {
+      /* the watcher is advisory */
+    }
+    if (!stopped) timer = setTimeout(poll, everyMs);
+  };
+  timer = setTimeout(poll, everyMs);
+  return {
+    lastHolder: () => last,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await close(db, 0);
+    },
+  };
 }

@@ -119,6 +119,11 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
   const emit = socket.emit.bind(socket) as (event: string | symbol, ...a: unknown[]) => boolean;
   (socket as { emit: unknown }).emit = (event: string | symbol, ...args: unknown[]): boolean => {
     if (event === "error") {
+      const code = (args[0] as { code?: string } | undefined)?.code;
+      // A reset (RST) instead of a clean close: the same "closed without answering".
+      if ((code === "ECONNRESET" || code === "EPIPE") && (phase === "ssl-reply" || phase === "startup-reply" || phase === "startup-write")) {
+        args[0] = closedDuringStartup(phase, received);
+      }
       phase = "ready";
       clearTimeout(timer);
     } else if (event === "data" && (phase === "ssl-reply" || phase === "startup-reply")) {
@@ -143,11 +148,7 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
       if (args[0] === true) {
         /* an error event came first and carries the reason */
       } else if (phase === "ssl-reply" || phase === "startup-reply" || phase === "startup-write") {
-        const what = phase === "ssl-reply" ? "the SSL request" : "the startup message";
-        const err = new EndpointError(NOT_POSTGRES,
-          received.length
-            ? `the server closed the connection in the middle of the Postgres startup (${describeBytes(received)}): not a Postgres server?`
-            : `the server closed the connection without answering ${what}: not a Postgres server?`);
+        const err = closedDuringStartup(phase, received);
         phase = "ready";
         if (socket.listenerCount("error") > 0) emit("error", err);
       } else if (phase === "tls") {
@@ -159,6 +160,14 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
     }
     return emit(event, ...args);
   };
+}
+
+function closedDuringStartup(phase: Phase, received: Buffer): EndpointError {
+  const what = phase === "ssl-reply" ? "the SSL request" : "the startup message";
+  return new EndpointError(NOT_POSTGRES,
+    received.length
+      ? `the server closed the connection in the middle of the Postgres startup (${describeBytes(received)}): not a Postgres server?`
+      : `the server closed the connection without answering ${what}: not a Postgres server?`);
 }
 
 /** The reply to SSLRequest is exactly one byte: 'S' or 'N'. */

@@ -6,8 +6,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { spawn } from "node:child_process";
-import { eveCommand, repoRoot, runEve, type RunResult } from "../helpers/cli.ts";
+import { runEve } from "../helpers/cli.ts";
+import { startEve } from "../helpers/start-eve.ts";
 import { freshDatabase } from "../helpers/db.ts";
 import { tempDir, writeFiles } from "../helpers/fs.ts";
 
@@ -38,32 +38,6 @@ async function fake(onConn: (c: net.Socket) => void): Promise<Fake> {
       server.close(() => r());
     }),
   };
-}
-
-/** Start eve and resolve `ready` once its stderr matches `ready`: signals are sent only once it listens for them. */
-function startEve(args: string[], ready: RegExp): { ready: Promise<void>; done: Promise<RunResult>; kill: (s: NodeJS.Signals) => void } {
-  const [cmd, ...pre] = eveCommand();
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1" })) if (v !== undefined && k !== "DATABASE_URL") env[k] = v;
-  const child = spawn(cmd!, [...pre, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  let onReady: () => void = () => {};
-  const readyP = new Promise<void>((r) => (onReady = r));
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => {
-    stderr += d;
-    if (ready.test(stderr)) onReady();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const done = new Promise<RunResult>((res) =>
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      onReady();
-      res({ code: code ?? (signal ? 128 + 100 : 1), stdout, stderr });
-    }),
-  );
-  return { ready: readyP, done, kill: (s) => void child.kill(s) };
 }
 
 const kinds: Record<string, { query: string; serve: (c: net.Socket) => void; message: RegExp }> = {

@@ -11,7 +11,7 @@ import { ensureParser, lineAt, ParseError, splitStatements } from "../../../core
 import { migrate } from "../runner.ts";
 import type { MigrateResult, ResetResult, WipeResult } from "../schema.ts";
 import { describeWipe, preview, refuse } from "../wipe-preview.ts";
-import { wipeDescription, wipeReporter } from "./wipe.ts";
+import { durationMs, wipeDescription, wipeLockTimeoutOption, wipeReporter } from "./wipe.ts";
 
 interface Opts {
   url?: string;
@@ -20,6 +20,7 @@ interface Opts {
   schemasOnly?: boolean;
   wait?: boolean;
   waitTimeout?: number | string;
+  lockTimeout?: number | string;
   json?: boolean;
 }
 
@@ -36,6 +37,7 @@ export default defineCommand<Opts>({
     { flags: "--path <dir>", description: "migrations directory (default: $MIGRATIONS_DIR or db/migrations)" },
     { flags: "--force", description: "really do it (without it: print what would be lost and exit 1)" },
     { flags: "--schemas-only", description: "drop and recreate the schemas instead of the database" },
+    { ...wipeLockTimeoutOption, description: wipeLockTimeoutOption.description + "; also the migration lock" },
     ...waitOptions,
   ],
   examples: ["eve db reset --url postgres://app:…@localhost:5432/app_dev --path db/migrations --force"],
@@ -53,7 +55,8 @@ export default defineCommand<Opts>({
     }
     if (!opts.force) refuse(out, "reset", p);
 
-    const wipe: WipeResult = await wipeDatabase(conn.url, { label: conn.label, schemasOnly: opts.schemasOnly, report: wipeReporter(out) });
+    const lockTimeoutMs = durationMs(opts.lockTimeout, "60s", "--lock-timeout");
+    const wipe: WipeResult = await wipeDatabase(conn.url, { label: conn.label, schemasOnly: opts.schemasOnly, report: wipeReporter(out), signal: ctx.signal, lockTimeoutMs });
     if (!opts.json) out.print(describeWipe(wipe));
     const fresh = await openDirect(ctx, { url: conn.url, wait: true, waitTimeout: 10_000 }, {
       applicationName: "eve reset",
@@ -61,7 +64,7 @@ export default defineCommand<Opts>({
     });
     let migrated: MigrateResult;
     try {
-      migrated = await migrate(fresh.db, files, { database: conn.label, directory, signal: ctx.signal }, (e) => {
+      migrated = await migrate(fresh.db, files, { database: conn.label, directory, signal: ctx.signal, lockTimeoutMs }, (e) => {
         if (e.type === "extension") out.log(`created extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
         if (e.type === "applied" && !opts.json) out.print(`  ${paint(out, "green", "✓")} ${e.item.name}  ${formatDuration(e.item.durationMs)}`);
       });
@@ -102,5 +105,5 @@ async function validateSql(files: MigrationFile[]): Promise<void> {
 
 /** --wait-timeout: commander leaves the default ("60s") unparsed. */
 function waitMs(v: unknown): number {
-  return typeof v === "number" ? v : parseDuration(String(v ?? "60s"), "--wait-timeout");
+  return durationMs(v, "60s", "--wait-timeout");
 }

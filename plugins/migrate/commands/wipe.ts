@@ -1,7 +1,7 @@
 import { parseDuration, urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
 import { facts } from "../../../core/db/recreate-facts.ts";
-import { wipeDatabase, type WipeEvent } from "../../../core/db/recreate.ts";
+import { describeHolder, wipeDatabase, type WipeEvent } from "../../../core/db/recreate.ts";
 import { paint, type Output } from "../../../core/io.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { describeWipe, preview, refuse } from "../wipe-preview.ts";
@@ -12,8 +12,17 @@ interface Opts {
   schemasOnly?: boolean;
   wait?: boolean;
   waitTimeout?: number | string;
+  lockTimeout?: number | string;
   json?: boolean;
 }
+
+/** --lock-timeout for wipe and reset: the longest wait for any one lock in schema mode. */
+export const wipeLockTimeoutOption = {
+  flags: "--lock-timeout <duration>",
+  description: "schema mode: how long to wait for a lock held by another session before exit 6 (nothing changed)",
+  default: "60s",
+  parse: (v: string) => parseDuration(v, "--lock-timeout"),
+};
 
 export const wipeDescription =
   "Drops and recreates the database with the same owner, encoding, collation/ctype, locale provider,\n" +
@@ -22,7 +31,9 @@ export const wipeDescription =
   "name; other sessions are then terminated and the old one dropped (WITH (FORCE) on PG13+), so a\n" +
   "failure before the drop loses nothing. When the role may not drop or recreate the database (not owner\n" +
   "or superuser, no CREATEDB, maintenance database unreachable), every user schema is dropped instead and\n" +
-  "`public` recreated with its owner and grants, in one transaction; eve says so.\n" +
+  "`public` recreated with its owner and grants, in one transaction; eve says so. A lock held by another\n" +
+  "session is reported on stderr (pid, application) and waited for up to --lock-timeout (exit 6); Ctrl-C\n" +
+  "cancels the statement on the server and rolls the transaction back (exit 130, nothing changed).\n" +
   "Without --force nothing happens: it prints what would be lost and exits 1.";
 
 export default defineCommand<Opts>({
@@ -33,6 +44,7 @@ export default defineCommand<Opts>({
     urlOption,
     { flags: "--force", description: "really do it (without it: print what would be lost and exit 1)" },
     { flags: "--schemas-only", description: "drop and recreate the schemas instead of the database" },
+    wipeLockTimeoutOption,
     ...waitOptions,
   ],
   examples: ["eve db wipe --url postgres://app:…@localhost:5432/app_dev", "eve db wipe --url postgres://… --force --json"],
@@ -45,7 +57,13 @@ export default defineCommand<Opts>({
       await conn.close();
     }
     if (!opts.force) refuse(ctx.out, "wipe", p);
-    const result = await wipeDatabase(conn.url, { label: conn.label, schemasOnly: opts.schemasOnly, report: wipeReporter(ctx.out) });
+    const result = await wipeDatabase(conn.url, {
+      label: conn.label,
+      schemasOnly: opts.schemasOnly,
+      report: wipeReporter(ctx.out),
+      signal: ctx.signal,
+      lockTimeoutMs: durationMs(opts.lockTimeout, "60s", "--lock-timeout"),
+    });
     if (opts.json) ctx.out.printJson(result);
     else ctx.out.print(describeWipe(result));
   },
@@ -55,10 +73,18 @@ export function wipeReporter(out: Output): (e: WipeEvent) => void {
   return (e) => {
     if (e.type === "fallback") out.log(`${paint(out, "yellow", "warning:")} cannot drop the database (${e.reason}); dropping and recreating every schema instead`);
     if (e.type === "warning") out.log(`${paint(out, "yellow", "warning:")} ${e.message}`);
+    if (e.type === "lock-wait") {
+      out.log(`waiting for a lock held by ${describeHolder(e.holder)}: up to --lock-timeout ${Math.round(e.timeoutMs / 1000)}s per lock; Ctrl-C cancels and changes nothing`);
+    }
   };
 }
 
 /** --wait-timeout: commander leaves the default ("60s") unparsed. */
 function waitMs(v: unknown): number {
-  return typeof v === "number" ? v : parseDuration(String(v ?? "60s"), "--wait-timeout");
+  return durationMs(v, "60s", "--wait-timeout");
+}
+
+/** A duration option's value in ms, whether commander parsed it or left the default text. */
+export function durationMs(v: unknown, fallback: string, flag: string): number {
+  return typeof v === "number" ? v : parseDuration(String(v ?? fallback), flag);
 }
