@@ -33,7 +33,7 @@ export const helpTopics: Record<string, { summary: string; text: () => string }>
     summary: "environment variables eve reads",
     text: () =>
       "Environment variables (a flag always wins over its variable):\n\n" +
-      environmentHelp.map(([name, what]) => `  ${name.padEnd(24)} ${what}`).join("\n") +
+      environmentHelp.map(([name, what]) => `  ${name.padEnd(Math.max(...environmentHelp.map(([n]) => n.length)))}  ${what}`).join("\n") +
       "\n",
   },
 };

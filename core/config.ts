@@ -10,12 +10,23 @@ import type { OptionSpec } from "./plugin.ts";
 export const environmentHelp: ReadonlyArray<readonly [string, string]> = [
   ["DATABASE_URL", "database for direct mode when --url is not given (postgres://user:pass@host:port/db)"],
   ["MIGRATIONS_DIR", "migrations directory when --path is not given (default db/migrations)"],
+  ["PGPASSWORD", "password when the URL has none (also used by pg_dump / pg_restore); never printed"],
+  ["PGCONNECT_TIMEOUT", "seconds for the TCP connect and startup when the URL has no connect_timeout (default 10)"],
+  ["PGHOST, PGPORT, PGUSER, PGDATABASE", "only where the URL leaves the part out (postgres:///db), as libpq"],
+  ["PG* (libpq)", "passed on to pg_dump / pg_restore, which eve runs with its environment (PGSSLMODE, PGOPTIONS, …)"],
   ["EVE_SNAPSHOT_STORE", "snapshot store URL when --store is not given (file:///dir or s3://bucket/prefix)"],
   ["EVE_PG_BIN", "directory holding pg_dump / pg_restore (else PATH, then /usr/lib/postgresql/*/bin)"],
-  ["EVE_S3_ENDPOINT", "S3 endpoint for S3-compatible stores (with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)"],
+  ["EVE_S3_ENDPOINT", "S3 endpoint for S3-compatible stores (default https://s3.$AWS_REGION.amazonaws.com)"],
   ["EVE_S3_FORCE_PATH_STYLE", "1/true: path-style S3 addressing (MinIO, s3rver)"],
-  ["NO_COLOR", "disable colour in human output"],
-  ["XDG_DATA_HOME", "base of the default snapshot store ($XDG_DATA_HOME/eve/snapshots, else ~/.local/share)"],
+  ["AWS_ACCESS_KEY_ID", "S3 credentials, with AWS_SECRET_ACCESS_KEY (never printed) and AWS_SESSION_TOKEN"],
+  ["AWS_REGION", "S3 region (else AWS_DEFAULT_REGION, else us-east-1)"],
+  ["AWS_PROFILE, AWS_*", "without keys in the environment, the AWS SDK's default chain (profiles, SSO, instance roles)"],
+  ["EVE_TOKEN", "control-plane token; never printed"],
+  ["XDG_DATA_HOME", "base of the default snapshot store ($XDG_DATA_HOME/eve/snapshots, else $HOME/.local/share)"],
+  ["HOME", "see XDG_DATA_HOME"],
+  ["PATH", "where pg_dump / pg_restore are looked for when EVE_PG_BIN is not set"],
+  ["NO_COLOR", "disable colour in human output (so does TERM=dumb)"],
+  ["TERM", "dumb: no colour"],
 ];
 
 /** The database URL for direct mode: --url, then DATABASE_URL. */

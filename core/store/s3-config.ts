@@ -110,7 +110,7 @@ export function s3Error(op: string, where: string, e: unknown, env: Env, scrub: 
     detail = `${name}${msg}${status ? ` (HTTP ${status})` : ""}`;
     hint = "check the store URL and the AWS_* / EVE_S3_* settings (eve help environment)";
   }
-  return new EveError("E_STORE", scrub(`S3 ${op} ${where} failed: ${detail}`.replace(/\s*\n\s*/g, " ")), ExitCode.error, {
+  return new EveError("E_STORE", scrub(`S3 ${op} ${where} failed: ${detail}`.replace(/\s*\n\s*/g, " ")), ExitCode.failed, {
     hint,
     cause: e,
   });

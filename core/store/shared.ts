@@ -24,7 +24,7 @@ export function assertPrefix(prefix: string): void {
 }
 
 export function storeError(message: string, opts: { hint?: string; cause?: unknown } = {}): EveError {
-  return new EveError("E_STORE", message, ExitCode.error, opts);
+  return new EveError("E_STORE", message, ExitCode.failed, opts);
 }
 
 export function notFound(what: string): EveError {
