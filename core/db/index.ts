@@ -32,11 +32,14 @@ export interface ConnectOptions {
 }
 
 /**
- * postgres.js always merges its default parsers; overriding their type OIDs
- * with no parser leaves those columns as the server's text.
+ * postgres.js always merges its default parsers and serializers; overriding
+ * their type OIDs with no parser leaves those columns as the server's text,
+ * and with a plain String serializer sends parameters as the text given (its
+ * defaults would turn "true" into 'f' for a bool, re-encode JSON text as a
+ * JSON string, cut timestamps to milliseconds and hex-encode bytea text).
  */
 const rawTextTypes = {
-  serverText: { to: 25, from: [16, 17, 21, 23, 26, 114, 700, 701, 1082, 1114, 1184, 3802], parse: undefined, serialize: undefined },
+  serverText: { to: 25, from: [16, 17, 21, 23, 26, 114, 700, 701, 1082, 1114, 1184, 3802], parse: undefined, serialize: (x: unknown) => String(x) },
 };
 
 export const DEFAULT_CONNECT_TIMEOUT = 10;

@@ -336,4 +336,6 @@ export function sameTree(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.hasOwn(b, k) && sameTree((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-const isPosition = (k: string) => k === "location" || k === "stmt_location" || k === "stmt_len";
+/** Source positions in libpg-query's nodes (every ParseLoc field of @pgsql/types). */
+const positionKeys = new Set(["location", "name_location", "stmt_location", "stmt_len", "list_start", "list_end", "rexpr_list_start", "rexpr_list_end"]);
+const isPosition = (k: string) => positionKeys.has(k);

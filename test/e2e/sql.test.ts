@@ -163,6 +163,98 @@ describe("errors", () => {
     expect(missing.stderr).toContain("cannot read --file nope.sql: ENOENT");
   });
 
+  test("SQL that is not valid UTF-8 is rejected with where the first bad byte is, nothing sent (--file, --file -, --sql)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "latin1.sql");
+    // "café" in Latin-1 on line 2; byte offset 21 is the 0xE9.
+    writeFileSync(file, Buffer.concat([Buffer.from("select 1;\nselect 'caf"), Buffer.from([0xe9]), Buffer.from("' as x;\n")]));
+    const f = await runEve(sqlArgs("--file", file, "--write"));
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain(`--file ${file} is not valid UTF-8: line 2, byte offset 21`);
+    expect(f.stderr).toContain("nothing was sent");
+    // A truncated multi-byte sequence at the very end.
+    writeFileSync(file, Buffer.concat([Buffer.from("select '\u00e9' as ok, '"), Buffer.from([0xe2, 0x82])]));
+    const t = await runEve(sqlArgs("--file", file));
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain("line 1, byte offset 20");
+    const [cmd, ...pre] = eveCommand();
+    const child = spawn(cmd!, [...pre, ...sqlArgs("--file", "-")], { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.stdin.end(Buffer.concat([Buffer.from("select 1;\n\nselect '"), Buffer.from([0xff]), Buffer.from("'")]));
+    const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toContain("--file - (stdin) is not valid UTF-8 (or holds U+FFFD, the replacement character): line 3, byte offset 19");
+    const ok = await runEve(sqlArgs("--sql", "select 'caf\u00e9 \u{1F600}' as x", "--json"));
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).results[0].rows).toEqual([{ x: "caf\u00e9 \u{1F600}" }]);
+  });
+
+  test("a password in a statement is masked before the statement is cut or shown, on every path", async () => {
+    const secret = "Tr0ub4dor-and-3-more-words";
+    // Refused by the gate: the header excerpt and the source line.
+    const refusedRun = await runEve(sqlArgs("--sql", `select dblink_exec('host=localhost password=${secret} dbname=x', 'delete from users')`));
+    expect(refusedRun.code).toBe(4);
+    expect(refusedRun.stderr).toMatch(/password=\*+ dbname=x/);
+    // Refused by the server (read-only): the source line under the error.
+    const server = await runEve(sqlArgs("--sql", `select 1;\nalter role current_user password '${secret}'`));
+    expect(server.code).toBe(4);
+    expect(server.stderr).toContain("25006");
+    expect(server.stderr).toMatch(/alter role current_user password \*{20,}\n/);
+    // A syntax error in the statement (never sent).
+    const syntax = await runEve(sqlArgs("--sql", `create user x with password '${secret}' oops`, "--json"));
+    expect(syntax.code).toBe(4);
+    for (const r of [refusedRun, server, syntax]) {
+      expect(r.stdout + r.stderr).not.toContain(secret);
+      expect(r.stdout + r.stderr).not.toContain("Tr0ub");
+    }
+  });
+
+  test("--params binds what was written: integers past 2^53, JSON objects and arrays as JSON", async () => {
+    const r = await runEve(
+      sqlArgs(
+        "--sql",
+        "select $1::numeric::text as big, $2::int8 as i8, $3::jsonb as obj, $4::jsonb -> 'n' as n, $5::jsonb as arr, jsonb_typeof($3::jsonb) as t, $6::text as s",
+        "--params",
+        '[123456789012345678901234567890, 9007199254740993, {"a": {"b": [1, 2]}}, {"n": 12345678901234567890}, [1, "x", null], "plain \\"text\\""]',
+        "--json",
+      ),
+    );
+    expect(r.code).toBe(0);
+    const row = JSON.parse(r.stdout).results[0].rows[0];
+    expect(row).toEqual({ big: "123456789012345678901234567890", i8: "9007199254740993", obj: { a: { b: [1, 2] } }, n: 12345678901234567890, arr: [1, "x", null], t: "object", s: 'plain "text"' });
+    // The jsonb number kept every digit on the server.
+    const exact = await runEve(sqlArgs("--sql", "select ($1::jsonb ->> 'n') as n", "--params", '[{"n": 12345678901234567890}]', "--json"));
+    expect(JSON.parse(exact.stdout).results[0].rows[0].n).toBe("12345678901234567890");
+  });
+
+  test("--json: arrays as JSON arrays and timestamps as ISO 8601", async () => {
+    const r = await runEve(
+      sqlArgs(
+        "--sql",
+        `set timezone = 'UTC'; select array[1, null, 9223372036854775807]::int8[] as i8, array['a"b', 'c\\d', null, 'NULL', '']::text[] as t,
+                array[[1.5, 2], [3, null]]::numeric[] as m, '{{x,y},{z,w}}'::text[] as t2,
+                '2026-11-30 07:04:26.698144+00'::timestamptz as ts, '2026-11-30 07:04:26.5'::timestamp as lts,
+                '-infinity'::timestamptz as ninf, '0044-03-15 BC'::date as bc, array['2026-01-01 00:00:00+00']::timestamptz[] as tsa,
+                array[row(1, 'x')] as composite`,
+        "--json",
+      ),
+    );
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).results[1].rows[0]).toEqual({
+      i8: ["1", null, "9223372036854775807"],
+      t: ['a"b', "c\\d", null, "NULL", ""],
+      m: [["1.5", "2"], ["3", null]],
+      t2: [["x", "y"], ["z", "w"]],
+      ts: "2026-11-30T07:04:26.698144+00:00",
+      lts: "2026-11-30T07:04:26.5",
+      ninf: "-infinity",
+      bc: "-0043-03-15",
+      tsa: ["2026-01-01T00:00:00+00:00"],
+      composite: '{"(1,x)"}',
+    });
+  });
+
   test("a wrong password exits 3 without printing it", async () => {
     const u = new URL(url);
     u.password = "not-the-password-123";

@@ -238,5 +238,7 @@ describe("referencedNames and sameTree", () => {
     expect(sameTree(one("select 1 + x from t").node, one("select 1 + y from t").node)).toBe(false);
     expect(sameTree(one("select 'a'").node, one("select E'a'").node)).toBe(true);
     expect(sameTree(one("select 'a'").node, one("select 'a\\'").node)).toBe(false);
+    // Every kind of position field (list_start/list_end of array expressions, IN lists…).
+    expect(sameTree(one("select array[row(1, 'x')], x in (1, 2), x = any('{1}') from t").node, one("select   array[ row(1,'x') ],x in(1,2), x=any('{1}') from t").node)).toBe(true);
   });
 });

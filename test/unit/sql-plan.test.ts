@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { EveError, UsageError } from "../../core/errors.ts";
 import { ensureParser } from "../../core/sql/index.ts";
-import { parseParams, planSql, sourceExcerpt } from "../../plugins/sql/plan.ts";
+import { maskSecrets, parseParams, planSql, sourceExcerpt, verifiedCopy } from "../../plugins/sql/plan.ts";
 
 beforeAll(() => ensureParser());
 
@@ -112,5 +112,56 @@ describe("planSql", () => {
 
   test("sourceExcerpt keeps tabs so the caret lines up", () => {
     expect(sourceExcerpt("a\n\tselect x", 10)).toEqual(["  2 | \tselect x", "    | \t       ^"]);
+  });
+});
+
+describe("the text sent is the text checked", () => {
+  const one = (sql: string) => planSql(sql, ro).statements[0]!;
+
+  test("a plain query gets a verified COPY wrapper; comments and parentheses in it are fine", () => {
+    expect(one("select 1 as a").copyText).toBe("COPY (\nselect 1 as a\n) TO STDOUT (FORMAT csv, HEADER)");
+    expect(one("select ')' as \"a)\" -- ) to stdout").copyText).toContain("-- ) to stdout\n) TO STDOUT");
+    expect(one("select 1 /* ) */").copyable).toBe(true);
+    expect(one("show work_mem").copyText).toBeUndefined();
+  });
+
+  test("a wrapper that would not parse back to exactly the approved statement is never built", () => {
+    const approved = one("select 1 as a").stmt;
+    // As if the text had been read differently from how the gate read it.
+    expect(verifiedCopy({ ...approved, text: "select 1 as a) to stdout; insert into t values (1); copy (select 1" })).toBeUndefined();
+    expect(verifiedCopy({ ...approved, text: "select 2 as a" })).toBeUndefined();
+    expect(verifiedCopy({ ...approved, text: "select 1 as a\n) TO STDOUT (FORMAT csv, HEADER); COPY (select 1" })).toBeUndefined();
+    expect(verifiedCopy(approved)).toBeDefined();
+  });
+
+  test("secrets are masked before a refused statement is cut to an excerpt", () => {
+    const secret = "s3cr3t-Value-That-Is-Long";
+    const e = caught(() => planSql(`select 1;\nselect dblink_connect('c', 'host=db.internal port=5432 user=app password=${secret} dbname=x')`, ro));
+    expect(e.code).toBe("E_READ_ONLY");
+    const shown = [e.message, ...(e.context ?? []), JSON.stringify(e.details)].join("\n");
+    expect(shown).not.toContain(secret);
+    expect(shown).not.toContain("s3cr3t");
+    const early = caught(() => planSql(`select dblink_exec('password=${secret}', 'x')`, ro));
+    expect(early.message).toContain('("select dblink_exec(\'password=*************************');
+    expect(early.message).not.toContain("s3cr");
+  });
+
+  test("maskSecrets: URLs, password=, PASSWORD '…' in every quoting, positions kept", () => {
+    const cases: Array<[string, string]> = [
+      ["alter role app password 'p@ss''word' valid until 'infinity'", "p@ss''word"],
+      ["create user u with encrypted password E'a\\'b\\\\c'", "a\\'b\\\\c"],
+      ["alter user u password $pw$dollar'quoted$pw$", "dollar'quoted"],
+      ["create user mapping for u server s options (user 'a', password 'xyz123')", "xyz123"],
+      ["select dblink('host=h password=hunter22 user=u', 'q')", "hunter22"],
+      ["select dblink('password = \"with space\" user=u', 'q')", "with space"],
+      ["select 'postgres://user:pa55@w0rd@db.example.com/app'", "pa55@w0rd"],
+      ["select 'https://bob:topsecret@example.com/x'", "topsecret"],
+    ];
+    for (const [text, secret] of cases) {
+      const masked = maskSecrets(text);
+      expect(masked).not.toContain(secret);
+      expect(masked.length).toBe(text.length);
+    }
+    expect(maskSecrets("select password_hash from users")).toBe("select password_hash from users");
   });
 });
