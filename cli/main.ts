@@ -4,7 +4,7 @@
  * the runtime, dispatches to a command, and maps errors to exit codes.
  */
 import { CommanderError } from "commander";
-import { redactText, secretsIn, secretValues } from "../core/db/url.ts";
+import { redactDeep, redactText, secretsIn, secretValues } from "../core/db/url.ts";
 import { errorJson, EveError, ExitCode, InterruptedError, isEveError, OutputClosedError } from "../core/errors.ts";
 import { createOutput, paint } from "../core/io.ts";
 import type { Context } from "../core/plugin.ts";
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
     if (err instanceof OutputClosedError) return ExitCode.ok;
     code = report(err, { debug, out, secrets });
     // --json promises one JSON document on stdout, failures included.
-    if (json && !wroteStdout && isEveError(err)) out.printJson(JSON.parse(redactText(JSON.stringify({ error: errorJson(err) }), secrets)));
+    if (json && !wroteStdout && isEveError(err)) out.printJson({ error: redactDeep(errorJson(err), secrets) });
   } finally {
     offInt();
     offTerm();

@@ -84,7 +84,7 @@ export const urlOption: OptionSpec = {
 };
 
 export const waitOptions: OptionSpec[] = [
-  { flags: "--wait", description: "retry connecting until the server accepts connections" },
+  { flags: "--wait", description: "retry connecting until the server accepts connections (backoff 0.25 s doubling to 5 s; Ctrl-C stops)" },
   {
     flags: "--wait-timeout <duration>",
     description: "how long --wait keeps retrying",

@@ -11,9 +11,24 @@ import { UsageError } from "../errors.ts";
 
 const URL_HINT = "use the form postgres://user@host:5432/database, with the password as user:password@ (percent-encoded) or in PGPASSWORD";
 
-/** Replace the password (and any `password=` value) in a Postgres URL or conninfo string with `***`. */
+/**
+ * Replace the password (and any `password=` value) in one Postgres URL or
+ * conninfo string with `***`. The whole string is the URL: a password may even
+ * hold spaces, so the userinfo runs to the last `@` of the string.
+ */
 export function redactUrl(url: string): string {
-  return redactText(url);
+  const m = /^(\s*postgres(?:ql)?:\/\/)([\s\S]*)$/i.exec(url);
+  return redactText(m ? m[1]! + redactAuthority(m[2]!) : url);
+}
+
+/** Every string inside a JSON-like value redacted (before it is serialised, so escaping cannot hide a secret). */
+export function redactDeep<T>(value: T, secrets: ReadonlyArray<string | undefined> = []): T {
+  if (typeof value === "string") return redactText(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets)])) as T;
+  }
+  return value;
 }
 
 /**
@@ -52,7 +67,9 @@ export function secretsIn(texts: ReadonlyArray<string | undefined>): string[] {
   const found: string[] = [];
   for (const t of texts) {
     if (!t) continue;
-    for (const m of t.matchAll(/postgres(?:ql)?:\/\/(\S*)/gi)) {
+    // A value that is a URL is one URL to its end (spaces included); in other text, to the next space.
+    const whole = /^\s*postgres(?:ql)?:\/\/([\s\S]*)$/i.exec(t);
+    for (const m of whole ? [whole] : t.matchAll(/postgres(?:ql)?:\/\/(\S*)/gi)) {
       const rest = m[1]!;
       const at = rest.lastIndexOf("@");
       const colon = rest.indexOf(":");

@@ -139,15 +139,16 @@ describe("sslmode against a real Postgres without SSL", () => {
   let url: string;
   afterAll(() => {});
 
-  test("sslmode=require says the server does not support SSL (one connection, exit 3)", async () => {
+  test("sslmode=require: every command says the server does not support SSL (exit 3)", async () => {
     url = await freshDatabase("e2e_ssl");
     const u = new URL(url);
     u.searchParams.set("sslmode", "require");
-    for (const args of [["db", "status"], ["db", "sql", "--sql", "select 1"], ["db", "migrations", "--path", migrationsDir]]) {
-      const r = await runEve([...args, "--url", u.toString()]);
-      expect(r.code, r.stderr).toBe(3);
-      expect(r.stderr).toContain("the server does not support SSL, but sslmode=require requires it");
-      expect(r.stderr).not.toContain("connection closed");
+    const runs = await Promise.all(Object.entries(commands).map(async ([name, args]) => ({ name, r: await runEve([...args, "--url", u.toString()]) })));
+    for (const { name, r } of runs) {
+      expect(r.code, `${name}: ${r.stderr}`).toBe(3);
+      expect(r.stderr, name).toContain("the server does not support SSL, but sslmode=require requires it");
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("error:")), name).toHaveLength(1);
+      expect(r.stderr, name).not.toContain("connection closed");
     }
   });
 
@@ -229,6 +230,20 @@ describe("bad URLs are usage errors (exit 2) that name the flag or variable and 
       expect([2, 3]).toContain(r.code);
       expect(r.stderr).not.toContain("ss-w0rd");
       expect(r.stderr).not.toContain("w0rd");
+    }
+  });
+
+  test("passwords with spaces, quotes and backslashes stay hidden in human and --json errors", async () => {
+    for (const pw of ['pa ss"w0rd', "pa\\ss w0rd", "sp ace@at w0rd"]) {
+      const url = `postgres://app:${pw}@127.0.0.1:1/db`;
+      for (const extra of [[], ["--json"]]) {
+        const r = await runEve(["db", "status", "--url", url, ...extra]);
+        expect([2, 3]).toContain(r.code);
+        for (const piece of ["w0rd", "pa ss", "pa\\ss", "sp ace"]) {
+          expect(r.stderr + r.stdout, `${pw} ${extra}`).not.toContain(piece);
+          expect(r.stdout, `${pw} ${extra}`).not.toContain(JSON.stringify(piece).slice(1, -1));
+        }
+      }
     }
   });
 });

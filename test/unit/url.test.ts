@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../core/errors.ts";
-import { parseDbUrl, redactText, redactUrl, secretsIn, secretValues } from "../../core/db/url.ts";
+import { parseDbUrl, redactDeep, redactText, redactUrl, secretsIn, secretValues } from "../../core/db/url.ts";
 
 /** Passwords an attacker (or an unlucky user) would write unencoded into a URL. */
 const nasty = [
@@ -25,6 +25,8 @@ const nasty = [
   "p\\a\\s",
   "***real",
   "a:b@c/d?e#f",
+  "pa ss",
+  "tab\tpw",
 ];
 
 /** A 4-character piece of the password found in `out` (messages are chosen not to contain such pieces). */
@@ -42,7 +44,9 @@ describe("redactText: URL passwords, whatever they contain", () => {
   for (const pw of nasty) {
     const url = `postgres://app:${pw}@db.internal:5432/app`;
     test(`unencoded ${JSON.stringify(pw)}`, () => {
-      for (const text of [url, `cannot connect to ${url}: refused`, `"${url}"`, `url=${url}, retrying`, `${url}?sslmode=require`]) {
+      // In free text a URL ends at a space; a password with spaces is caught as a collected secret (below).
+      const inText = /\s/.test(pw) ? [] : [url, `cannot connect to ${url}: refused`, `"${url}"`, `url=${url}, retrying`, `${url}?sslmode=require`];
+      for (const text of inText) {
         // Exactly the password is starred: nothing of it left, nothing else lost.
         expect(redactText(text)).toBe(text.replace(`:${pw}@`, ":***@"));
       }
@@ -56,6 +60,14 @@ describe("redactText: URL passwords, whatever they contain", () => {
       }
     });
   }
+
+  test("redactDeep redacts strings before serialisation: JSON escaping cannot hide a secret", () => {
+    const secret = 'p"a\\ss';
+    const doc = redactDeep({ error: { message: `bad password ${secret}`, list: [secret, 3], n: null } }, [secret]);
+    expect(doc).toEqual({ error: { message: "bad password ***", list: ["***", 3], n: null } });
+    // The old way (redacting the serialised text) missed it: the escaped form is not the secret.
+    expect(redactText(JSON.stringify({ m: secret }), [secret])).toContain("ss");
+  });
 
   test("the last @ separates userinfo from the host: the password is starred whole, host kept", () => {
     expect(redactText("postgres://u:p@ss@host/db")).toBe("postgres://u:***@host/db");
