@@ -7,8 +7,12 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { bufferWriter } from "../../../core/io.ts";
 import { InterruptedError, OutputClosedError } from "../../../core/errors.ts";
 import { ensureParser } from "../../../core/sql/index.ts";
-import type { ResultSink } from "../../../plugins/sql/engine.ts";
-import { csvSink, ndjsonSink } from "../../../plugins/sql/sinks.ts";
+import postgres from "postgres";
+import { close, connect } from "../../../core/db/index.ts";
+import type { EveError } from "../../../core/errors.ts";
+import { runSql, sessionOptions, type ResultSink } from "../../../plugins/sql/engine.ts";
+import { planSql } from "../../../plugins/sql/plan.ts";
+import { collectSink, csvSink, ndjsonSink } from "../../../plugins/sql/sinks.ts";
 import { freshDatabase, withSql } from "../../helpers/db.ts";
 import { failure, run } from "./helpers.ts";
 
@@ -191,3 +195,70 @@ async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe("one statement per Parse message (extended protocol) on every path", () => {
+  // A plan whose text was tampered with after the gate, as a parser
+  // differential would do: the server itself must refuse the second statement.
+  const tampered = (text: string, copyText?: string) => {
+    const plan = planSql("select 1 as a", { write: true, params: [], source: "--sql" });
+    const s = plan.statements[0]!;
+    plan.statements[0] = { ...s, stmt: { ...s.stmt, text }, copyText };
+    return plan;
+  };
+  const runPlan = async (plan: ReturnType<typeof tampered>, sink: ResultSink = collectSink()) => {
+    const db = connect(url, sessionOptions(true));
+    try {
+      await runSql(db, { text: "select 1 as a", write: true, database: "test" }, sink, plan);
+    } catch (e) {
+      return e as EveError;
+    } finally {
+      await close(db);
+    }
+    throw new Error("expected the server to refuse");
+  };
+
+  test("the cursor path: a second statement in the text is refused by the server, even with --write", async () => {
+    const e = await runPlan(tampered("select 1 as a; insert into items values (5001, 'smuggled')"));
+    expect(e.message).toContain("cannot insert multiple commands into a prepared statement");
+    expect(await withSql(url, async (sql) => (await sql`select count(*)::int as n from items where id = 5001`)[0]!.n)).toBe(0);
+  });
+
+  test("the COPY path: the same for text that closes the COPY's parenthesis", async () => {
+    const sink = csvSink(bufferWriter(), () => {});
+    const e = await runPlan(tampered("select 1 as a", "COPY (select 1 as a) TO STDOUT (FORMAT csv, HEADER); insert into items values (5002, 'smuggled')"), sink);
+    expect(e.message).toContain("cannot insert multiple commands into a prepared statement");
+    expect(await withSql(url, async (sql) => (await sql`select count(*)::int as n from items where id = 5002`)[0]!.n)).toBe(0);
+  });
+
+  test("the read-only catalog check runs on the session before the first statement", async () => {
+    await withSql(url, (sql) => sql.unsafe("create or replace view cancel_all as select pg_cancel_backend(pid) as c from pg_stat_activity where false"));
+    const e = await failure(url, "select 1; select * from cancel_all");
+    expect(e.code).toBe("E_READ_ONLY");
+    expect(e.message).toContain("statement 2 of 2");
+    expect(e.message).toContain("public.cancel_all (a view), which calls pg_cancel_backend(), which signals other sessions");
+    expect(e.hint).toContain("nothing was run");
+  });
+
+  test("an abort while the check waits ends the run at once", async () => {
+    const locker = postgres(url, { max: 1, onnotice: () => {} });
+    const ac = new AbortController();
+    try {
+      let release!: () => void;
+      const hold = new Promise<void>((r) => (release = r));
+      const held = locker.begin(async (sql) => {
+        await sql`lock table pg_catalog.pg_proc in access exclusive mode`;
+        await hold;
+      });
+      await Bun.sleep(200);
+      const started = performance.now();
+      setTimeout(() => ac.abort(new InterruptedError()), 500);
+      const e = await failure(url, "select now()", { signal: ac.signal });
+      expect(e).toBeInstanceOf(InterruptedError);
+      expect(performance.now() - started).toBeLessThan(3000);
+      release();
+      await held;
+    } finally {
+      await locker.end({ timeout: 1 });
+    }
+  });
+});
