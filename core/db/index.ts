@@ -112,11 +112,16 @@ const connectionCodes = new Set([
   STARTUP_TIMEOUT,
 ]);
 
+/** TLS failures: the certificate was not accepted, or the handshake failed. Not worth retrying. */
+function isTlsFailure(code: string | undefined): boolean {
+  return typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|^ERR_TLS|^ERR_SSL|ALTNAME|HOSTNAME_MISMATCH/.test(code);
+}
+
 /** True for errors that mean "could not reach or log in to the server". */
 export function isConnectionFailure(e: unknown): boolean {
   if (isPostgresError(e)) return /^(28|3D|57P0[123]|53300)/.test(e.code);
   const code = (e as { code?: string } | null)?.code;
-  return typeof code === "string" && connectionCodes.has(code);
+  return typeof code === "string" && (connectionCodes.has(code) || isTlsFailure(code));
 }
 
 /**
@@ -164,6 +169,12 @@ export function mapDbError(e: unknown, url?: string): EveError {
       hint: code === SSL_UNSUPPORTED
         ? "use sslmode=prefer or disable in the URL, or enable SSL on the server"
         : "check the host and port in --url: they must point at Postgres (or a pooler such as PgBouncer)",
+      cause: e,
+    });
+  }
+  if (isTlsFailure(code)) {
+    return new ConnectionError("E_CONNECT", `cannot connect to ${where}: the server's certificate was not accepted: ${clean(err?.message)} (${code})`, {
+      hint: "sslmode=verify-ca/verify-full need a certificate trusted by this system; sslmode=require encrypts without verifying it",
       cause: e,
     });
   }
@@ -221,7 +232,7 @@ export async function ping(db: Db, url: string, waitOrOpts: number | PingOptions
       return;
     } catch (e) {
       if (e instanceof InterruptedError) throw e;
-      const retryable = isConnectionFailure(e) && !(isPostgresError(e) && /^(28|3D)/.test(e.code)) && (e as { code?: string }).code !== SSL_UNSUPPORTED;
+      const retryable = isConnectionFailure(e) && !(isPostgresError(e) && /^(28|3D)/.test(e.code)) && (e as { code?: string }).code !== SSL_UNSUPPORTED && !isTlsFailure((e as { code?: string }).code);
       if (!retryable || Date.now() >= deadline) {
         const mapped = mapDbError(e, url);
         if (waitMs > 0 && retryable) {

@@ -155,7 +155,8 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
         // Under TLS the startup is invisible here; if it never finished, postgres.js
         // will reconnect at once: make that attempt fail with this reason.
         state.pending = new EndpointError(NOT_POSTGRES, "the server closed the connection during the Postgres startup after the SSL handshake");
-        setImmediate(() => (state.pending = null));
+        // Consumed by the immediate reconnect; cleared later if none comes.
+        setTimeout(() => (state.pending = null), 1000).unref?.();
       }
     }
     return emit(event, ...args);
