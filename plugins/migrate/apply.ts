@@ -4,7 +4,7 @@
  * Failures become errors naming the file, line:column, SQLSTATE and what was kept.
  */
 import type { Db } from "../../core/db/index.ts";
-import { isPostgresError, mapDbError, quoteLiteral, SqlError } from "../../core/db/index.ts";
+import { isPostgresError, mapDbError, quoteIdent, quoteLiteral, SqlError } from "../../core/db/index.ts";
 import { CheckError, UsageError, type EveError } from "../../core/errors.ts";
 import type { MigrationFile } from "../../core/migrations/files.ts";
 import type { Plan } from "../../core/migrations/plan.ts";
@@ -219,7 +219,7 @@ const ref = (statements: Statement[], i: number): StatementRef => ({ statement: 
  * naming the completed statements and the next one; with it, returns the files
  * to continue and the index of the first statement to run. Needs the parser.
  */
-export function resolvePartial(p: Plan, resume: boolean | undefined): Array<{ prepared: Prepared; from: number }> {
+export async function resolvePartial(db: Db, p: Plan, resume: boolean | undefined): Promise<PartialFile[]> {
   if (!p.running.length) {
     if (resume) {
       throw new UsageError("--resume: no migration is partially applied, so there is nothing to resume", {
@@ -228,7 +228,7 @@ export function resolvePartial(p: Plan, resume: boolean | undefined): Array<{ pr
     }
     return [];
   }
-  const out: Array<{ prepared: Prepared; from: number }> = [];
+  const out: PartialFile[] = [];
   for (const r of p.running) {
     const done = r.row.statements_done ?? 0;
     const total = (r.row.details as { statements?: number } | null)?.statements;
@@ -255,29 +255,54 @@ export function resolvePartial(p: Plan, resume: boolean | undefined): Array<{ pr
       out.push({ prepared, from: statements.length });
       continue;
     }
+    const leftover = await leftoverIndex(db, statements[done]!);
     if (!resume) {
       const completed = statements.slice(0, done).map((_, i) => ref(statements, i));
       const next = ref(statements, done);
       const lines = [
         ...completed.map((c) => `  done  statement ${c.statement}, line ${c.line}: ${c.text}`),
         `  next  statement ${next.statement}, line ${next.line}: ${next.text}`,
+        ...(leftover ? [`  left  an INVALID index ${leftover}: statement ${done + 1} was cut off while building it; --resume drops it and runs the statement again`] : []),
       ];
       const what = done === 0
         ? `no statement completed; statement 1 of ${statements.length} (line ${next.line}) had started when the run stopped`
         : `${done === 1 ? "statement 1" : `statements 1-${done}`} of ${statements.length} completed outside a transaction; the next is statement ${done + 1} (line ${next.line})`;
-      const cic = nonTransactionalReason(statements[done]!, 0);
+      const cic = leftover ? undefined : nonTransactionalReason(statements[done]!, 0);
       throw new CheckError("E_PARTIAL", `${r.file.name} is partially applied: ${what}`, {
         context: lines,
         hint:
           `check the database, then run \`eve db migrate --resume\` to continue with statement ${done + 1}` +
-          (cic ? ` (it is ${cic}: if it was cut off it may have left an INVALID index or object; drop that first)` : "") +
+          (cic ? ` (it is ${cic}: if it was cut off it may have left something half-built; check that first)` : "") +
           "; nothing was applied",
-        details: { file: r.file.name, statementsDone: done, statements: statements.length, completed, next },
+        details: { file: r.file.name, statementsDone: done, statements: statements.length, completed, next, ...(leftover ? { invalidIndex: leftover } : {}) },
       });
     }
-    out.push({ prepared, from: done });
+    out.push({ prepared, from: done, ...(leftover ? { leftover } : {}) });
   }
   return out;
+}
+
+/** A partially applied file to finish: run statements from `from`; drop `leftover` (an INVALID index) first. */
+export interface PartialFile {
+  prepared: Prepared;
+  from: number;
+  leftover?: string;
+}
+
+/**
+ * The INVALID index a CREATE INDEX CONCURRENTLY leaves when it is cut off
+ * (cancelled, killed, or failed), found by the statement's own index and table
+ * names: the statement cannot simply run again ("already exists", or skipped
+ * by IF NOT EXISTS). Returns its name as regclass text, or undefined.
+ */
+export async function leftoverIndex(db: Db, s: Statement): Promise<string | undefined> {
+  const n = s.node as { concurrent?: boolean; idxname?: string; relation?: { schemaname?: string; relname?: string } };
+  if (s.type !== "IndexStmt" || !n.concurrent || !n.idxname || !n.relation?.relname) return undefined;
+  const table = (n.relation.schemaname ? quoteIdent(n.relation.schemaname) + "." : "") + quoteIdent(n.relation.relname);
+  const [row] = await db`
+    select i.indexrelid::regclass::text as name from pg_index i join pg_class c on c.oid = i.indexrelid
+     where i.indrelid = to_regclass(${table}) and c.relname = ${n.idxname} and not i.indisvalid`;
+  return (row?.name as string | undefined) ?? undefined;
 }
 
 function lineStart(text: string, line: number): number {

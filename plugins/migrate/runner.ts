@@ -24,7 +24,7 @@ import {
   type Statement,
 } from "../../core/sql/index.ts";
 import { adopt } from "./adopt.ts";
-import { apply, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type Prepared } from "./apply.ts";
+import { apply, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type PartialFile, type Prepared } from "./apply.ts";
 import { ensureHistoryTable, hasUserObjects, readHistory, serverFacts, type ServerFacts } from "./history.ts";
 import type { AppliedItem, MigrateResult, PlannedItem } from "./schema.ts";
 
@@ -89,7 +89,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
 
   if (opts.dryRun) {
     const rows = facts.tableExists ? await readHistory(db, table) : [];
-    const partial = await partialFirst(plan(files, rows), opts, result);
+    const partial = await partialFirst(db, plan(files, rows), opts, result);
     const p = checkPlan(plan(files, rows), opts, notice, result);
     const pending = await planPending(db, p, rows, facts, tableName, opts, result);
     const { prepared } = pending.adoptMode ? await decideAdoption(db, pending, facts, tableName, opts, result, report) : pending;
@@ -109,7 +109,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
     // The table is created only after adoption decided (no match writes nothing).
     const locked = await serverFacts(db, tableName);
     const rows = locked.tableExists ? await readHistory(db, table) : [];
-    const partial = await partialFirst(plan(files, rows), opts, result);
+    const partial = await partialFirst(db, plan(files, rows), opts, result);
     const p = checkPlan(plan(files, rows), opts, notice, result);
     const pending = await planPending(db, p, rows, facts, tableName, opts, result);
     const { prepared, extensions, adopted } = pending.adoptMode ? await decideAdoption(db, pending, facts, tableName, opts, result, report) : { ...pending, adopted: [] };
@@ -117,7 +117,7 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
     await ensureHistoryTable(db, table, locked);
     await recordAdopted(db, table, adopted, result, report);
     // A partially applied file is finished before anything else runs.
-    await resumePartials(db, table, partial, opts, result, report);
+    await resumePartials(db, table, partial, opts, result, report, notice);
 
     for (const f of toMark) {
       await db.unsafe(historyInsert(table, f, "marked", "null"));
@@ -366,15 +366,15 @@ function withPartial(e: EveError, result: MigrateResult): EveError {
 }
 
 /** Partially applied no-transaction files: refused without --resume, else returned to finish first. */
-async function partialFirst(p: Plan, opts: MigrateOptions, result: MigrateResult) {
+async function partialFirst(db: Db, p: Plan, opts: MigrateOptions, result: MigrateResult) {
   if (p.running.length) await ensureParser();
-  const partial = resolvePartial(p, opts.resume);
-  result.planned.push(...partial.map(({ prepared: m, from }): PlannedItem => ({
+  const partial = await resolvePartial(db, p, opts.resume);
+  result.planned.push(...partial.map(({ prepared: m, from, leftover }): PlannedItem => ({
     name: m.file.name,
     version: m.file.version,
     action: "resume",
     transaction: false,
-    reason: `resume at statement ${from + 1} of ${m.statements.length}`,
+    reason: `resume at statement ${from + 1} of ${m.statements.length}${leftover ? `, after dropping the INVALID index ${leftover} it left` : ""}`,
   })));
   return partial;
 }
@@ -383,11 +383,15 @@ function emptyNotice(name: string, verb: string): string {
   return `${name} has no statements (empty or only comments): it ${verb} recorded as applied with kind empty`;
 }
 
-async function resumePartials(db: Db, table: string, partial: Array<{ prepared: Prepared; from: number }>, opts: MigrateOptions, result: MigrateResult, report: Reporter) {
-  for (const { prepared: m, from } of partial) {
+async function resumePartials(db: Db, table: string, partial: PartialFile[], opts: MigrateOptions, result: MigrateResult, report: Reporter, notice: (m: string) => void) {
+  for (const { prepared: m, from, leftover } of partial) {
     report({ type: "start", name: m.file.name });
     let item: AppliedItem;
     try {
+      if (leftover) {
+        await db.unsafe(`DROP INDEX CONCURRENTLY IF EXISTS ${leftover}`);
+        notice(`${m.file.name}: dropped the INVALID index ${leftover} that statement ${from + 1} left when it was cut off; running it again`);
+      }
       item = await runStatements(db, table, m, from, opts.signal);
     } catch (e) {
       if (opts.signal?.aborted) throw withPartial(new InterruptedError(describeInterrupt(e, m)), result);

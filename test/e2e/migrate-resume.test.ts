@@ -28,11 +28,13 @@ const STEP_FILE =
   "create index concurrently gate3_x_idx on gate3 (x);\n" + // 3: waits for SHARE UPDATE EXCLUSIVE on gate3
   "create view item_notes as select i.id, g.note from items i left join gate2 g on g.x = i.id;\n";
 const AFTER = { "20260101000003_after.sql": "create table later (id int references items (id));\n" };
-const GATES: Record<number, string> = {
-  1: "lock table items in share update exclusive mode",
-  2: "lock table gate2 in access share mode",
-  3: "lock table gate3 in share update exclusive mode",
-};
+const SCENARIOS: Array<{ k: number; gate: string; title: string; leftover?: string }> = [
+  { k: 1, gate: "lock table items in share update exclusive mode", title: "statement 1 of 4" },
+  { k: 2, gate: "lock table gate2 in access share mode", title: "statement 2 of 4" },
+  { k: 3, gate: "lock table gate3 in share update exclusive mode", title: "statement 3 of 4" },
+  // CREATE INDEX CONCURRENTLY has made its (invalid) catalog entry and waits for older transactions.
+  { k: 3, gate: "lock table gate3 in row exclusive mode", title: "statement 3 of 4, mid-CREATE INDEX CONCURRENTLY", leftover: "gate3_x_idx" },
+];
 const LINES = [
   "statement 1, line 2: create index concurrently items_v_idx on items (v)",
   "statement 2, line 3: alter table gate2 add column note text",
@@ -69,8 +71,8 @@ async function cleanRunDump(): Promise<string> {
 describe("kill -9 inside a no-transaction file, then --resume", () => {
   let clean: string | undefined;
 
-  for (const k of [1, 2, 3]) {
-    test(`killed during statement ${k} of 4: the rerun refuses with the right list, --resume completes, schema equals a clean run's`, async () => {
+  for (const { k, gate: gateSql, title, leftover } of SCENARIOS) {
+    test(`killed during ${title}: the rerun refuses with the right list, --resume completes, schema equals a clean run's`, async () => {
       clean ??= await cleanRunDump();
       const url = await freshDatabase("resume_e2e");
       const dir = writeFiles(tempDir(), BASE);
@@ -82,7 +84,7 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
         const gate = await sql.reserve();
         try {
           await gate.unsafe("begin");
-          await gate.unsafe(GATES[k]!);
+          await gate.unsafe(gateSql);
           const child = runEve(["db", "migrate", "--url", url, "--path", dir]);
           const waiting = await until(async () => (await eveBackends(url, "wait_event_type = 'Lock'")).length > 0);
           expect(waiting).toBe(true);
@@ -110,6 +112,10 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
       const lines = refused.stderr.split("\n");
       expect(lines[0]).toBe(header);
       expect(lines.slice(1, k + 1)).toEqual([...LINES.slice(0, k - 1).map((l) => `  done  ${l}`), `  next  ${LINES[k - 1]}`]);
+      const invalid = await withSql(url, (sql) => sql`select indexrelid::regclass::text as i from pg_index where not indisvalid`);
+      expect(invalid.map((r) => r.i)).toEqual(leftover ? [leftover] : []);
+      if (leftover) expect(lines[k + 1]).toBe(`  left  an INVALID index ${leftover}: statement ${k} was cut off while building it; --resume drops it and runs the statement again`);
+      else expect(lines[k + 1]).toStartWith("hint: ");
       expect(refused.stderr).toContain(`run \`eve db migrate --resume\` to continue with statement ${k}`);
       expect(refused.stderr).not.toContain("nothing from this file was applied");
       const json = await runEve(["db", "migrate", "--url", url, "--path", dir, "--json"]);
@@ -126,12 +132,14 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
       expect(list.stderr).toContain("1 partially applied migration(s)");
       // `eve db status` does not count it as applied.
       const status = await runEve(["db", "status", "--url", url, "--path", dir, "--json"]);
+      expect(status.stderr).toBe("");
       expect(JSON.parse(status.stdout).migrations).toMatchObject({ applied: 1, pending: [STEPS, "20260101000003_after.sql"], drifted: [] });
 
       const resumed = await runEve(["db", "migrate", "--url", url, "--path", dir, "--resume"]);
       expect(resumed.code).toBe(0);
       expect(resumed.stdout).toContain(`${STEPS}`);
       if (k > 1) expect(resumed.stdout).toContain(`(resumed at statement ${k}, outside a transaction)`);
+      if (leftover) expect(resumed.stderr).toContain(`notice: ${STEPS}: dropped the INVALID index ${leftover} that statement ${k} left when it was cut off; running it again`);
       expect(resumed.stdout).toContain("20260101000003_after.sql");
 
       expect(schemaDump(url)).toBe(clean);
@@ -149,7 +157,7 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
       });
       const ok = await runEve(["db", "migrations", "--url", url, "--path", dir, "--check"]);
       expect(ok.code).toBe(0);
-    }, 90_000);
+    }, 120_000);
   }
 });
 
@@ -158,7 +166,7 @@ describe("migration messages and inputs (issue 7 §6)", () => {
     const help = await runEve(["db", "migrate", "--help"]);
     expect(help.stdout).toMatch(/--resume\s+continue a partially applied no-transaction file/);
     expect(help.stdout).toContain("the next run refuses (exit 5) and lists what completed");
-  });
+  }, 60_000);
 
   test("a failing statement outside a transaction: no stray WARNING, no doubled semicolon, --resume offered", async () => {
     const url = await freshDatabase("resume_e2e");
@@ -182,7 +190,7 @@ describe("migration messages and inputs (issue 7 §6)", () => {
     expect(syntax.code).toBe(4);
     expect(syntax.stderr).not.toContain(";;");
     expect(syntax.stderr).toContain("hint: nothing was applied; line 1: create tabel t (a int);");
-  });
+  }, 60_000);
 
   test("a 0-byte and a comment-only file are both recorded as empty, with a notice", async () => {
     const url = await freshDatabase("resume_e2e");
@@ -197,7 +205,7 @@ describe("migration messages and inputs (issue 7 §6)", () => {
     expect(r.stdout).toContain("applied 3 migrations");
     const list = await runEve(["db", "migrations", "--url", url, "--path", dir, "--json"]);
     expect(JSON.parse(list.stdout).migrations.map((m: { status: string }) => m.status)).toEqual(["empty", "empty", "applied"]);
-  });
+  }, 60_000);
 
   test("a migration file that is not valid UTF-8 is refused with file, line and byte offset, before any database work (exit 2)", async () => {
     const url = await freshDatabase("resume_e2e");
@@ -210,7 +218,7 @@ describe("migration messages and inputs (issue 7 §6)", () => {
     }
     const tables = await withSql(url, (sql) => sql`select count(*)::int as n from pg_class where relnamespace = 'public'::regnamespace`);
     expect(tables[0]!.n).toBe(0); // not even the history table, and not the valid file
-  });
+  }, 60_000);
 
   test("the bad-names report: a counting header, then one name per line", async () => {
     const dir = writeFiles(tempDir(), { "oops.sql": "", "2026_x.sql": "", "20260101000001_Up.sql": "", "20260101000002_a.sql": "", "20260101000002_b.sql": "" });
@@ -220,5 +228,5 @@ describe("migration messages and inputs (issue 7 §6)", () => {
     expect(lines[0]).toBe(`error: 3 invalid migration file names and 1 duplicate version (2 files) in ${dir}:`);
     expect(lines.slice(1, 5)).toEqual(["  20260101000001_Up.sql", "  2026_x.sql", "  oops.sql", "  version 20260101000002 is used by 20260101000002_a.sql, 20260101000002_b.sql"]);
     expect(lines[5]).toStartWith("hint: names must match YYYYMMDDHHmmss_description.sql");
-  });
+  }, 60_000);
 });

@@ -200,6 +200,36 @@ describe("edge cases of partially applied files", () => {
     expect(await row(db, "20260101000001_slow.sql")).toMatchObject({ kind: "running", statements_done: 1 });
   });
 
+  test("a CREATE UNIQUE INDEX CONCURRENTLY that fails leaves an INVALID index: the refusal names it, --resume drops and rebuilds it", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_u.sql": "-- eve:no-transaction\ncreate table u (a int);\ninsert into u values (1), (1);\ncreate unique index concurrently if not exists u_a_idx on u (a);\n",
+    });
+    const err = await run(db, dir).catch((e) => e);
+    expect(err.sqlstate).toBe("23505");
+    expect(await row(db, "20260101000001_u.sql")).toMatchObject({ kind: "running", statements_done: 2 });
+    const refused = await run(db, dir).catch((e) => e);
+    expect(refused.context).toContain("  left  an INVALID index u_a_idx: statement 3 was cut off while building it; --resume drops it and runs the statement again");
+    expect(refused.details.invalidIndex).toBe("u_a_idx");
+    const dry = await run(db, dir, { resume: true, dryRun: true });
+    expect(dry.planned[0]!.reason).toBe("resume at statement 3 of 3, after dropping the INVALID index u_a_idx it left");
+    expect([...await db`select indisvalid from pg_index where indexrelid = 'u_a_idx'::regclass`]).toEqual([{ indisvalid: false }]);
+    await db`delete from u where ctid = (select max(ctid) from u)`;
+    const r = await run(db, dir, { resume: true });
+    expect(r.notices).toContain("20260101000001_u.sql: dropped the INVALID index u_a_idx that statement 3 left when it was cut off; running it again");
+    // Without the drop, IF NOT EXISTS would have skipped it and left the invalid index in place.
+    expect([...await db`select indisvalid from pg_index where indexrelid = 'u_a_idx'::regclass`]).toEqual([{ indisvalid: true }]);
+  });
+
+  test("a file detected as non-transactional (no directive) records progress the same way", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), { "20260101000001_cic.sql": "create table c (a int);\ncreate index concurrently c_a on c (a);\nselect 1/0;\n" });
+    const err = await run(db, dir).catch((e) => e);
+    expect(err.message).toContain("statement 3 of 3");
+    expect(await row(db, "20260101000001_cic.sql")).toMatchObject({ kind: "running", statements_done: 2 });
+    expect((await run(db, dir).catch((e) => e)).code).toBe("E_PARTIAL");
+  });
+
   test("every statement done but the final mark lost: the next run just marks it applied", async () => {
     const { db } = await fresh();
     const dir = writeFiles(tempDir(), { "20260101000001_x.sql": "-- eve:no-transaction\ncreate table a (i int);\ncreate table b (i int);\n" });
