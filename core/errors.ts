@@ -23,7 +23,7 @@ export const exitCodeHelp: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.usage, "usage error: unknown command or flag, missing or invalid argument, bad migration file names"],
   [ExitCode.connection, "cannot connect to or authenticate with the database (or the control plane)"],
   [ExitCode.failed, "a migration, SQL statement, dump or restore failed, or the snapshot store failed or is unreachable (or `db sql` refused a statement without --write)"],
-  [ExitCode.check, "a check failed: drift, pending migrations (--check), RLS findings (--check), verification"],
+  [ExitCode.check, "a check failed: drift, pending migrations (--check), a partially applied migration (see migrate --resume), RLS findings (--check), verification"],
   [ExitCode.lockTimeout, "timed out waiting for a lock: the migration lock, or a lock held by another session during wipe/reset (--lock-timeout)"],
   [ExitCode.interrupted, "interrupted (Ctrl-C): work in progress was cancelled on the server and rolled back; a second Ctrl-C exits at once"],
   [ExitCode.terminated, "terminated (SIGTERM): work in progress was cancelled and rolled back as for Ctrl-C; if it has not ended 2.5 s after the signal, eve exits anyway (the server rolls back an open transaction when the connection drops)"],
