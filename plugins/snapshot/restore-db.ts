@@ -28,6 +28,22 @@ export async function inspectTarget(db: Db): Promise<TargetInfo> {
   return { ...f, extras };
 }
 
+/**
+ * Whether the connected database holds nothing a restore could lose: no user
+ * schema but public, nothing in public (every object depends on its schema),
+ * no large object, extension (but plpgsql), event trigger or publication.
+ */
+export async function isEmptyDatabase(db: Db): Promise<boolean> {
+  const [r] = await db`
+    select not exists (select 1 from pg_namespace n where n.nspname not in ('public', 'pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)')
+       and not exists (select 1 from pg_depend d join pg_namespace n on d.refclassid = 'pg_namespace'::regclass and d.refobjid = n.oid where n.nspname = 'public')
+       and not exists (select 1 from pg_largeobject_metadata)
+       and not exists (select 1 from pg_extension where extname <> 'plpgsql')
+       and not exists (select 1 from pg_event_trigger)
+       and not exists (select 1 from pg_publication) as empty`;
+  return r!.empty === true;
+}
+
 /** Statements that hand every object owned by the restoring role (outside system schemas and extensions) to `owner`. */
 function reassignQuery(owner: string): string {
   const o = quoteLiteral(owner);

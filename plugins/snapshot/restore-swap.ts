@@ -16,6 +16,7 @@ import { reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts
 import { listFile, preserveFlags, type Preserve } from "./restore-roles.ts";
 import type { SnapshotRecord } from "./schema.ts";
 import { hashStream, mismatch, pumpVerified } from "./streams.ts";
+import { trace } from "./trace.ts";
 import { cleanStderr, connArgs, secretsOf, spawnTool, toolFailed, type PgTool } from "./tools.ts";
 
 export interface Ctx {
@@ -38,6 +39,7 @@ export async function viaSwap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Pro
   const unlock = await lockTarget(m, c.target.name);
   try {
     await sweepScratch(m, c);
+    trace("locked the target, swept scratch databases");
     return await swap(m, jobs, c, beforeSwap);
   } finally {
     await unlock();
@@ -62,6 +64,17 @@ async function lockTarget(m: Db, target: string): Promise<() => Promise<void>> {
   };
 }
 
+/**
+ * Restore straight into an empty target: one pg_restore --single-transaction,
+ * committed only after the object matched (owners kept; --no-owner goes the
+ * in-place way, whose hand-over runs in the same transaction).
+ */
+export async function intoEmpty(c: Ctx): Promise<Outcome> {
+  await runPass(c, c.o.url, ["--single-transaction"], true, true);
+  trace("pg_restore done");
+  return { reassigned: null, terminated: 0, leftover: null };
+}
+
 /** Drop `<target>_eve_tmp_<stamp>` databases left behind by interrupted restores. */
 async function sweepScratch(m: Db, c: Ctx): Promise<void> {
   const prefix = derivedName(c.target.name, `_eve_tmp_${"0".repeat(14)}`).slice(0, -14);
@@ -82,9 +95,15 @@ async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>
   let swapped = false;
   let file: { dir: string; path: string } | null = null;
   try {
-    if (jobs > 1) file = await download(c);
-    await m.unsafe(createDatabaseSql(tmp, target));
-    created = true;
+    // The download (--jobs) and the scratch database's creation run side by side.
+    const creating = m.unsafe(createDatabaseSql(tmp, target)).then(() => void (created = true));
+    creating.catch(() => {});
+    if (jobs > 1) file = await download(c).catch(async (e) => {
+      await creating.catch(() => {});
+      throw e;
+    });
+    await creating;
+    trace("scratch database created");
     const tmpUrl = withDatabase(o.url, tmp);
     for (const x of target.extras) {
       const sql = x.sql.replaceAll("%DB%", quoteIdent(tmp));
@@ -94,7 +113,9 @@ async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>
         c.warn(msg);
       });
     }
+    trace("database grants and settings copied");
     await runRestore(c, tmpUrl, file ? ["--jobs=" + jobs, file.path] : [], !file);
+    trace("pg_restore done");
     let reassigned: number | null = null;
     if (!c.keep.owners) {
       c.onEvent({ type: "phase", phase: "owner" });
@@ -106,9 +127,11 @@ async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>
       }
     }
     await beforeSwap();
+    trace("waited for the safety snapshot");
     c.onEvent({ type: "phase", phase: "swap" });
     const terminated = await swapDatabases(m, target.name, tmp, old, target.versionNum);
     swapped = true;
+    trace("swapped");
     c.onEvent({ type: "phase", phase: "cleanup" });
     let leftover: string | null = null;
     try {
@@ -117,6 +140,7 @@ async function swap(m: Db, jobs: number, c: Ctx, beforeSwap: () => Promise<void>
       leftover = old;
       c.warn(`restored, but the replaced database is still there as ${old}: ${(e as Error).message}; drop it when done`);
     }
+    trace("old database dropped");
     return { reassigned, terminated, leftover };
   } catch (e) {
     if (created && !swapped) {

@@ -21,13 +21,14 @@ import type { Store } from "../../core/store/types.ts";
 import { readRecord } from "./catalog.ts";
 import { checkEmptyable, checkRoles, notRestored, passes, readArchive, type Preserve } from "./restore-roles.ts";
 import { terminateSessions } from "../../core/db/admin.ts";
-import { inspectTarget, openMaintenance } from "./restore-db.ts";
+import { inspectTarget, isEmptyDatabase, openMaintenance } from "./restore-db.ts";
 import { restoreInPlace } from "./restore-inplace.ts";
-import { viaSwap, type Ctx, type Outcome } from "./restore-swap.ts";
+import { intoEmpty, viaSwap, type Ctx, type Outcome } from "./restore-swap.ts";
 import type { RestoreResult, SnapshotRecord } from "./schema.ts";
 import { createSnapshot, sourceKeyOf, sourceLabelOf, type SnapshotEvent, type SnapshotOptions } from "./snapshot.ts";
 import { mismatch } from "./streams.ts";
 import { findPgTool } from "./tools.ts";
+import { trace } from "./trace.ts";
 
 export interface RestoreOptions {
   /** Target URL (password included; passed to pg_restore via PGPASSWORD). */
@@ -51,8 +52,8 @@ export interface RestoreOptions {
   /** Restore grants and default privileges (default) or skip them (--no-acl). */
   acl?: boolean;
   signal?: AbortSignal;
-  /** --debug timing trace: called with a label when each step ends. */
-  trace?: (step: string) => void;
+  /** An open session on the target (the command's), handed over: the restore closes it. */
+  session?: { db: Db; close: () => Promise<void> };
 }
 
 export type RestoreEvent =
@@ -94,19 +95,23 @@ export async function checkRestorable(store: Store, id: string, targetUrl: strin
 export async function restoreSnapshot(o: RestoreOptions, onEvent: (e: RestoreEvent) => void = () => {}): Promise<RestoreResult> {
   const t0 = o.now().getTime();
   const rec = await checkRestorable(o.store, o.id, o.url, o.sourceKey);
+  trace("snapshot record read, object size checked");
   onEvent({ type: "snapshot", record: rec });
   // Our own session on the target; closed before the swap, which ends every session on it.
-  const db = connect(o.url, { applicationName: "eve restore" });
+  const db = o.session?.db ?? connect(o.url, { applicationName: "eve restore" });
   let dbOpen = true;
   const closeDb = async () => {
-    if (dbOpen) await close(db);
+    if (dbOpen) await (o.session ? o.session.close() : close(db));
     dbOpen = false;
   };
   let maint: { db: Db; name: string } | null = null;
   try {
-    await ping(db, o.url).catch((e) => {
-      throw mapDbError(e, o.url);
-    });
+    if (!o.session) {
+      await ping(db, o.url).catch((e) => {
+        throw mapDbError(e, o.url);
+      });
+      trace("connected to the target");
+    }
     return await restoreInto(db, closeDb, rec, o, onEvent, t0, (m) => (maint = m));
   } catch (e) {
     // Every failure that reaches here happened before the swap / the in-place commit.
@@ -126,7 +131,14 @@ async function restoreInto(
   t0: number,
   setMaint: (m: { db: Db; name: string }) => void,
 ): Promise<RestoreResult> {
-  const target = await inspectTarget(db);
+  // The maintenance connection (for the swap) opens while the target is inspected.
+  const maintP = openMaintenance(o.url).catch(() => null);
+  const [target, empty] = await Promise.all([inspectTarget(db), isEmptyDatabase(db)]).catch(async (e) => {
+    const m = await maintP;
+    if (m) await close(m.db, 0);
+    throw e;
+  });
+  trace("target inspected");
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
@@ -134,20 +146,25 @@ async function restoreInto(
   };
 
   // Strategy: the swap needs CREATEDB and ownership of the target (to rename and drop it).
+  // An empty target (nothing to keep or to end) is restored into directly, in one transaction.
+  const jobs = o.jobs ?? 1;
   let reason: string | null = target.cannotRecreate;
   let maint: { db: Db; name: string } | null = null;
+  const direct = empty && jobs === 1;
+  if (direct) reason = `database ${target.name} is empty (no scratch database needed, nothing to snapshot first)`;
+  const m = await maintP;
   if (!reason) {
-    maint = await openMaintenance(o.url).catch(() => null);
+    maint = m;
     if (maint) setMaint(maint);
     else reason = "cannot connect to a maintenance database (postgres or template1) to rename databases";
-  }
+  } else if (m) await close(m.db, 0);
   const strategy = reason ? "in_place" : "swap";
-  const jobs = o.jobs ?? 1;
   if (strategy === "in_place" && jobs > 1) {
     throw new EveError("E_USAGE", `--jobs needs the swap strategy, but ${reason}`, ExitCode.usage, {
       hint: "grant CREATEDB to the role (and ownership of the target), or drop --jobs",
     });
   }
+  trace("maintenance connection");
   onEvent({ type: "strategy", strategy, reason });
   const dumpMajor = parsePgVersion(rec.pgDumpVersion)?.major ?? 0;
   const serverMajor = majorFromVersionNum(target.versionNum);
@@ -158,7 +175,7 @@ async function restoreInto(
   });
 
   const takeSafety = async (): Promise<SnapshotRecord | null> => {
-    if (!o.safetySnapshot) return null;
+    if (!o.safetySnapshot || empty) return null; // an empty target holds nothing to keep
     const rec2 = await createSnapshot(db, {
       url: o.url,
       store: o.store,
@@ -172,15 +189,18 @@ async function restoreInto(
       signal: o.signal,
     }, (event) => onEvent({ type: "safety", event }));
     onEvent({ type: "safety-done", record: rec2 });
+    trace("safety snapshot taken");
     return rec2;
   };
 
   // Owners and grants: refuse before anything changes when they cannot be applied here.
+  trace("pg_restore located");
   const keep: Preserve = { owners: o.owners !== false, acl: o.acl !== false };
   const archive = await readArchive(db, pgRestore, { store: o.store, rec }, o.env, keep.acl, o.tmpDir, o.signal);
   const { superuser } = await checkRoles(db, archive, keep, target.name);
   if (strategy === "in_place" && !superuser) await checkEmptyable(db, target.name);
   const plan = passes(archive, keep, superuser);
+  trace("owners and grants checked (table of contents read)");
 
   const base: Ctx = { target, rec, pgRestore, warn, onEvent, o, keep, plan };
   let out: Outcome;
@@ -199,6 +219,9 @@ async function restoreInto(
       await pending.catch(() => {}); // never leave it half-written behind us
       throw e;
     }
+  } else if (direct && plan.length === 1 && keep.owners) {
+    // pg_restore straight into the empty target, one transaction, committed only after the object matched.
+    out = await intoEmpty(base);
   } else {
     safety = await takeSafety();
     out = await inPlace(db, base);

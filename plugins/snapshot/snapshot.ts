@@ -12,6 +12,7 @@ import type { Store } from "../../core/store/types.ts";
 import { discardPartial, dumpKey, fixStale, HEARTBEAT_MS, listRecords, newSnapshotId, writeRecord, type StaleOptions } from "./catalog.ts";
 import type { SnapshotRecord, StaleFix, Trigger } from "./schema.ts";
 import { teeStream } from "./streams.ts";
+import { trace } from "./trace.ts";
 import { cleanStderr, connArgs, findTools, secretsOf, spawnTool, toolFailed, warmTools, type Tools } from "./tools.ts";
 
 export interface SnapshotOptions {
@@ -65,7 +66,9 @@ export async function serverFacts(db: Db): Promise<{ database: string; version: 
 export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: SnapshotEvent) => void = () => {}): Promise<SnapshotRecord> {
   if (!o.tools) warmTools(o.env);
   const facts = await serverFacts(db);
+  trace("server facts read");
   const tools = o.tools ?? (await findTools(o.env, majorFromVersionNum(facts.versionNum)));
+  trace("pg_dump and pg_restore located");
 
   const start = o.now();
   const id = newSnapshotId(start);
@@ -96,6 +99,7 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
     writer: o.writer,
   };
   await writeRecord(o.store, rec);
+  trace("in-progress record written");
   onEvent({ type: "started", record: { ...rec } });
 
   // Heartbeat: refresh updatedAt and bytes; writes are serialised and best effort.
@@ -142,6 +146,7 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
         }
       },
     });
+    trace("dump uploaded and committed (pg_dump and verifier exited)");
     const head = await o.store.head(rec.key);
     if (!head || head.size !== put.size) {
       await o.store.delete(rec.key).catch(() => {});
@@ -163,6 +168,7 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
       durationMs: end.getTime() - start.getTime(),
     } satisfies Partial<SnapshotRecord>);
     await writeRecord(o.store, rec);
+    trace("completed record written");
     return { ...rec };
   } catch (e) {
     clearInterval(beat);

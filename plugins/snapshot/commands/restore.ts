@@ -10,6 +10,7 @@ import { checkRestorable, restoreSnapshot } from "../restore.ts";
 import type { RestorePreview } from "../schema.ts";
 import { sourceKeyOf } from "../snapshot.ts";
 import { warmTools } from "../tools.ts";
+import { startTrace, trace } from "../trace.ts";
 import { logStale, parseRetention, staleOptions, storeFor, storeOption, writer } from "./common.ts";
 
 interface Opts {
@@ -33,7 +34,9 @@ export default defineCommand<Opts>({
   summary: "restore a snapshot into the database (atomically; safety snapshot first)",
   description:
     "Refuses anything but a completed snapshot whose size and sha256 still match (checked while\n" +
-    "streaming). Takes a safety snapshot of the target first (trigger pre_restore) and prints its id.\n" +
+    "streaming). Takes a safety snapshot of the target first (trigger pre_restore) and prints its id\n" +
+    "(none when the target is empty: it holds nothing to keep; an empty target is restored into\n" +
+    "directly, in one transaction, without a scratch database unless --jobs is given).\n" +
     "Then restores into a new database on the same server (same owner, encoding, locale, database\n" +
     "grants and settings) and swaps it in by renaming, ending the target's sessions; the old database\n" +
     "is dropped. A role that cannot create databases restores in place in one transaction (the target\n" +
@@ -68,6 +71,7 @@ export default defineCommand<Opts>({
     "eve db restore --url postgres://…/other --snapshot snap_… --source-url postgres://…/app --force --no-owner --no-acl",
   ],
   async run(ctx, opts) {
+    if (ctx.debug) startTrace((l) => ctx.out.log(l));
     if (!opts.snapshot) throw new EveError("E_USAGE", "--snapshot is required", ExitCode.usage, { hint: "list snapshots with eve db snapshots" });
     const retention = parseRetention(opts.retention ?? "30d");
     const store = storeFor(ctx, opts.store);
@@ -75,15 +79,15 @@ export default defineCommand<Opts>({
     const sourceKey = opts.sourceUrl ? sourceKeyOf(opts.sourceUrl) : undefined;
     warmTools(ctx.env);
     const conn = await openDirect(ctx, opts, { applicationName: "eve restore" });
+    trace("connected");
     let preview;
-    try {
-      const rec = await checkRestorable(store, opts.snapshot, conn.url, sourceKey);
-      if (!opts.force) {
-        const f = await describeDatabase(conn.db);
-        preview = { rec, f };
+    if (!opts.force) {
+      try {
+        const rec = await checkRestorable(store, opts.snapshot, conn.url, sourceKey);
+        preview = { rec, f: await describeDatabase(conn.db) };
+      } finally {
+        await conn.close();
       }
-    } finally {
-      await conn.close();
     }
     if (preview) {
       const { rec, f } = preview;
@@ -102,6 +106,7 @@ export default defineCommand<Opts>({
       throw err;
     }
 
+    const closeSession = once(conn.close);
     const progress = createProgress(out, opts.json, "restoring");
     const human = !opts.json;
     try {
@@ -121,6 +126,8 @@ export default defineCommand<Opts>({
         owners: opts.owner !== false,
         acl: opts.acl !== false,
         signal: ctx.signal,
+        // The session is handed over (the restore closes it before swapping).
+        session: { db: conn.db, close: closeSession },
       }, (e) => {
         if (e.type === "strategy" && e.strategy === "in_place") out.log(`${paint(out, "yellow", "note:")} restoring in place in one transaction: ${e.reason}`);
         if (e.type === "safety" && e.event.type === "started" && human) out.log(`taking safety snapshot ${e.event.record.id} of ${conn.label}…`);
@@ -145,6 +152,13 @@ export default defineCommand<Opts>({
       if (result.safetySnapshot) out.print(`safety snapshot: ${result.safetySnapshot}`);
     } finally {
       progress.done();
+      await closeSession();
     }
   },
 });
+
+/** A close that runs once however often it is called. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | null = null;
+  return () => (p ??= fn());
+}

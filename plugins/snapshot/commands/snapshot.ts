@@ -1,6 +1,7 @@
 import { urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
 import { formatBytes, formatDuration, paint } from "../../../core/io.ts";
+import { startTrace, trace } from "../trace.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { createProgress } from "../progress.ts";
 import { createSnapshot, DEFAULT_RETENTION } from "../snapshot.ts";
@@ -41,10 +42,12 @@ export default defineCommand<Opts>({
     "EVE_SNAPSHOT_STORE=s3://backups/eve eve db snapshot --json",
   ],
   async run(ctx, opts) {
+    if (ctx.debug) startTrace((l) => ctx.out.log(l));
     const retention = parseRetention(opts.retention ?? DEFAULT_RETENTION);
     const store = storeFor(ctx, opts.store);
     warmTools(ctx.env);
     const conn = await openDirect(ctx, opts, { applicationName: "eve snapshot" });
+    trace("connected");
     const out = ctx.out;
     const progress = createProgress(out, opts.json, "dumping");
     try {

@@ -19,7 +19,7 @@ import { SnapshotRecord } from "../../../plugins/snapshot/schema.ts";
 import { createSnapshot, sourceKeyOf } from "../../../plugins/snapshot/snapshot.ts";
 import { verifySnapshot } from "../../../plugins/snapshot/verify.ts";
 import { runEve } from "../../helpers/cli.ts";
-import { adminUrl, withSql } from "../../helpers/db.ts";
+import { adminUrl, freshDatabase, withSql } from "../../helpers/db.ts";
 import { startS3, type S3Server } from "../../helpers/s3.ts";
 import { createRole, databasesLike, dropRoles, engineBase, fileStore, fingerprint, nameOf, ownedDatabase, rowSums, seed, type Role } from "./fixture.ts";
 
@@ -104,6 +104,11 @@ describe("damaged objects", () => {
     const inPlace = restoreSnapshot(restoreOpts(owner.urlFor(src), store, rec.id));
     await expect(inPlace).rejects.toMatchObject({ code: "E_CHECKSUM" });
     expect(await fingerprint(src)).toEqual(before);
+    // An empty target (restored into directly, one pg_restore transaction): it stays empty.
+    const empty = await freshDatabase("snapf_flip_empty");
+    const direct = restoreSnapshot(restoreOpts(empty, store, rec.id, { sourceKey: rec.sourceKey }));
+    await expect(direct).rejects.toMatchObject({ code: "E_CHECKSUM" });
+    expect(await withSql(empty, async (sql) => (await sql`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)[0]!.n)).toBe(0);
   });
 
   test("a truncated object: verify fails on size and blocks, restore refuses before touching anything", async () => {

@@ -220,6 +220,10 @@ describe("snapshot round trip", () => {
     dbs.push(fresh);
     const base = { url: fresh, store, id: rec.id, sourceKey: rec.sourceKey, safetySnapshot: true, tmpDir: tmpdir(), ...engineBase() };
     const kept = await restoreSnapshot(base);
+    // Empty target: restored into directly in one transaction, no safety snapshot, no scratch database.
+    expect(kept.strategy).toBe("in_place");
+    expect(kept.strategyReason).toContain(`database ${nameOf(fresh)} is empty`);
+    expect(kept.safetySnapshot).toBeNull();
     expect(kept.owner).toBe("postgres");
     expect(kept.notRestored).toEqual([]);
     const same = await fingerprint(fresh);
