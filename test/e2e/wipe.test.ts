@@ -98,7 +98,8 @@ describe("eve db reset", () => {
     const dir = writeFiles(tempDir(), { "20260101000001_users.sql": "create table users (id int);", "users2.sql": "select 1;" });
     const r = await runEve(["db", "reset", "--url", url, "--path", dir, "--force"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("users2.sql: name must match YYYYMMDDHHmmss_description.sql");
+    expect(r.stderr).toContain("error: 1 invalid migration file name in ");
+    expect(r.stderr).toContain("\n  users2.sql\nhint: names must match YYYYMMDDHHmmss_description.sql");
     const missing = await runEve(["db", "reset", "--url", url, "--path", dir + "/nope", "--force", "--json"]);
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout).error.message).toContain("migrations directory not found");

@@ -60,14 +60,16 @@ describe("eve db reset / wipe commands", () => {
     const dir = writeFiles(tempDir(), { ...GOOD, "create_more.sql": "create table more (a int);" });
     const err = await reset.run(context().ctx, { url, path: dir, force: true }, []).catch((e) => e);
     expect(err.exitCode).toBe(2);
-    expect(err.message).toContain("create_more.sql");
+    expect(err.message).toContain("1 invalid migration file name");
+    expect(err.context).toContain("  create_more.sql");
     expect(await tables()).toEqual(["precious"]);
   });
 
   test("duplicate versions and syntax errors also stop it first", async () => {
     const dup = writeFiles(tempDir(), { ...GOOD, "20260101000002_again.sql": "select 1;" });
     const e1 = await reset.run(context().ctx, { url, path: dup, force: true }, []).catch((e) => e);
-    expect([e1.exitCode, e1.message.includes("version 20260101000002 is used by 2 files")]).toEqual([2, true]);
+    expect([e1.exitCode, e1.message]).toEqual([2, expect.stringContaining("1 duplicate version (2 files)")]);
+    expect(e1.context).toContain("  version 20260101000002 is used by 20260101000002_again.sql, 20260101000002_posts.sql");
     const bad = writeFiles(tempDir(), { ...GOOD, "20260101000003_bad.sql": "create table ok (a int);\ncreate tabel oops (a int);\n" });
     const e2 = await reset.run(context().ctx, { url, path: bad, force: true }, []).catch((e) => e);
     expect([e2.code, e2.exitCode]).toEqual(["E_SQL_SYNTAX", 4]);
