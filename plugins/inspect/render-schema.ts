@@ -20,11 +20,21 @@ import type {
   Trigger,
   View,
 } from "./schema.ts";
-import { group, leaves, oneLine, renderTree, type TreeNode } from "./tree.ts";
+import { group, leaves, oneLine, renderNode, renderTree, type TreeNode } from "./tree.ts";
 
 type Color = Pick<Output, "color">;
 
+/** The whole tree as one string (tests, small schemas). */
 export function renderSchema(r: SchemaResult, out: Color = { color: false }): string {
+  return [...renderSchemaChunks(r, out)].join("");
+}
+
+/**
+ * The tree in pieces, one top-level object at a time, so that a catalog of
+ * thousands of tables is never one string in memory. Joined, the pieces are the
+ * text; the caller adds the final newline.
+ */
+export function* renderSchemaChunks(r: SchemaResult, out: Color = { color: false }): Generator<string> {
   const head = [
     `${paint(out, "bold", r.database)} · PostgreSQL ${r.serverVersion}`,
     `extensions: ${r.extensions.length ? r.extensions.map((e) => `${e.name} ${e.version} (${e.schema})`).join(", ") : "none"}`,
@@ -33,31 +43,44 @@ export function renderSchema(r: SchemaResult, out: Color = { color: false }): st
   if (r.defaultPrivileges.length) {
     head.push("default privileges in all schemas (the full ACL of new objects):", ...renderTree(defaultPrivilegeLeaves(r.defaultPrivileges)));
   }
-  if (!r.schemas.length) return [...head, "", "no user schemas"].join("\n");
-  const blocks = r.schemas.map((s) => schemaBlock(s, out));
-  return [...head, "", blocks.join("\n\n")].join("\n");
+  if (!r.schemas.length) {
+    yield [...head, "", "no user schemas"].join("\n");
+    return;
+  }
+  yield [...head, ""].join("\n");
+  let first = true;
+  for (const s of r.schemas) {
+    yield first ? "\n" : "\n\n";
+    first = false;
+    yield* schemaBlock(s, out);
+  }
 }
 
-function schemaBlock(s: SchemaEntry, out: Color): string {
+function* schemaBlock(s: SchemaEntry, out: Color): Generator<string> {
   const title = `${paint(out, "bold", "schema " + s.name)}  owner ${s.owner}${s.comment ? `  -- ${oneLine(s.comment, 80)}` : ""}`;
   // Partitions are listed under their parent when the parent is shown.
   const shown = new Set(s.tables.map((t) => `${t.schema}.${t.name}`));
-  const nodes: TreeNode[] = [
-    ...group("grants", grantLeaves(s.privileges, s.owner)),
-    ...group("default privileges", defaultPrivilegeLeaves(s.defaultPrivileges)),
-    ...s.tables.filter((t) => !t.partitionOf || !shown.has(`${t.partitionOf.schema}.${t.partitionOf.name}`)).map((t) => tableNode(t, out)),
-    ...s.views.map((v) => viewNode(v, out)),
-    ...s.materializedViews.map((m) => matviewNode(m, out)),
-    ...s.enums.map((e) => ({ text: `${paint(out, "bold", "enum " + e.name)}: ${e.values.join(", ")}${grantsFact(e.privileges, e.owner, "USAGE")}${comment(e.comment)}` })),
-    ...s.domains.map((d) => ({ text: domainLine(d, out) })),
-    ...s.compositeTypes.map((c) => ({ text: compositeLine(c, out) })),
-    ...s.rangeTypes.map((r) => ({ text: rangeLine(r, out) })),
-    ...s.collations.map((c) => ({ text: collationLine(c, out) })),
-    ...s.sequences.map((q) => ({ text: sequenceLine(q, out) })),
-    ...s.functions.map((f) => ({ text: routineLine(f, out) })),
+  // Each top-level node is built only when drawn.
+  const nodes: Array<() => TreeNode> = [
+    ...group("grants", grantLeaves(s.privileges, s.owner)).map((n) => () => n),
+    ...group("default privileges", defaultPrivilegeLeaves(s.defaultPrivileges)).map((n) => () => n),
+    ...s.tables.filter((t) => !t.partitionOf || !shown.has(`${t.partitionOf.schema}.${t.partitionOf.name}`)).map((t) => () => tableNode(t, out)),
+    ...s.views.map((v) => () => viewNode(v, out)),
+    ...s.materializedViews.map((m) => () => matviewNode(m, out)),
+    ...s.enums.map((e) => () => ({ text: `${paint(out, "bold", "enum " + e.name)}: ${e.values.join(", ")}${grantsFact(e.privileges, e.owner, "USAGE")}${comment(e.comment)}` })),
+    ...s.domains.map((d) => () => ({ text: domainLine(d, out) })),
+    ...s.compositeTypes.map((c) => () => ({ text: compositeLine(c, out) })),
+    ...s.rangeTypes.map((r) => () => ({ text: rangeLine(r, out) })),
+    ...s.collations.map((c) => () => ({ text: collationLine(c, out) })),
+    ...s.sequences.map((q) => () => ({ text: sequenceLine(q, out) })),
+    ...s.functions.map((f) => () => ({ text: routineLine(f, out) })),
   ];
-  if (!nodes.length) return `${title}\n└─ (empty)`;
-  return [title, ...renderTree(nodes)].join("\n");
+  if (!nodes.length) {
+    yield `${title}\n└─ (empty)`;
+    return;
+  }
+  yield title;
+  for (let i = 0; i < nodes.length; i++) yield "\n" + renderNode(nodes[i]!(), i === nodes.length - 1).join("\n");
 }
 
 function comment(c: string | null, max = 60): string {

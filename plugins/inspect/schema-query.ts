@@ -36,6 +36,8 @@ export interface SchemaOptions {
   schemas?: string[];
   /** Only these relations: "name" (any schema) or "schema.name". */
   tables?: string[];
+  /** Use two sessions on one snapshot when the pool allows two connections (default true). */
+  parallel?: boolean;
 }
 
 interface RawColumn extends Omit<Column, "identity"> {
@@ -148,7 +150,9 @@ export async function inspectSchema(db: Db, opts: SchemaOptions = {}): Promise<S
   const tables = opts.tables?.length ? [...new Set(opts.tables)] : null;
   let raw: Raw;
   try {
-    raw = await fetchCatalog(db, schemas, tables);
+    // Two sessions when the pool has room for them (the command opens two; tests mostly one).
+    const parallel = (opts.parallel ?? true) && ((db.options as { max?: number }).max ?? 1) >= 2;
+    raw = await fetchCatalog(db, schemas, tables, parallel);
   } catch (e) {
     const err = mapDbError(e);
     // A catalog column this query needs is missing: the server predates PostgreSQL 12.
@@ -165,36 +169,136 @@ export async function inspectSchema(db: Db, opts: SchemaOptions = {}): Promise<S
   return result;
 }
 
-async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] | null): Promise<Raw> {
-  const p1 = [schemas ? JSON.stringify(schemas) : null];
-  const p2 = [...p1, tables ? JSON.stringify(tables) : null];
-  const rows = await db.begin("isolation level repeatable read read only", (tx) => {
-    const q = <T>(text: string, params: Array<string | null> = []) => tx.unsafe(text, params) as unknown as Promise<T[]>;
-    // Sent back to back on one connection: postgres.js pipelines them.
-    return Promise.all([
-      q<Raw["meta"]>(Q.META_SQL),
-      q<Raw["schemas"][number]>(Q.SCHEMAS_SQL, p1),
-      q<RawRelation>(Q.RELATIONS_SQL, p2),
-      q<RawColumn>(Q.COLUMNS_SQL, p2),
-      q<RawConstraint>(Q.CONSTRAINTS_SQL, p2),
-      q<RawIndex>(Q.INDEXES_SQL, p2),
-      q<RawTrigger>(Q.TRIGGERS_SQL, p2),
-      q<RawPartition>(Q.PARTITIONS_SQL, p2),
-      q<RawPolicy>(Q.POLICIES_SQL, p2),
-      q<TypeRow<Enum>>(Q.ENUMS_SQL, p1),
-      q<TypeRow<Domain>>(Q.DOMAINS_SQL, p1),
-      q<TypeRow<CompositeType>>(Q.COMPOSITES_SQL, p1),
-      q<TypeRow<RangeType>>(Q.RANGES_SQL, p1),
-      q<RawCollation>(Q.COLLATIONS_SQL, p1),
-      q<RawDefaultAcl>(Q.DEFAULT_ACL_SQL, p1),
-      tables ? q<{ type: number; collation: number }>(Q.USED_TYPES_SQL, p2) : Promise.resolve(null),
-      q<RawSequence>(Q.SEQUENCES_SQL, p2),
-      q<RawRoutine>(Q.FUNCTIONS_SQL, p2),
-      q<SchemaResult["extensions"][number]>(Q.EXTENSIONS_SQL),
-    ] as const);
-  });
-  const [meta, schemaRows, relRows, colRows, conRows, idxRows, trgRows, partRows, polRows, enums, domains, composites, ranges, collations, defaultAcls, usedRows, seqRows, fnRows, extRows] =
-    rows;
+type Params = Array<string | number | null>;
+type Query = <T>(text: string, params?: Params) => Promise<T[]>;
+const TX = "isolation level repeatable read read only";
+
+/** The per-relation queries for part `part` of `parts` (by relation oid). */
+function relationQueries(q: Query, p2: Params, parts: number, part: number) {
+  const p = [...p2, parts, part];
+  return Promise.all([
+    q<RawRelation>(Q.RELATIONS_SQL, p),
+    q<RawColumn>(Q.COLUMNS_SQL, p),
+    q<RawConstraint>(Q.CONSTRAINTS_SQL, p),
+    q<RawIndex>(Q.INDEXES_SQL, p),
+    q<RawTrigger>(Q.TRIGGERS_SQL, p),
+    q<RawPartition>(Q.PARTITIONS_SQL, p),
+    q<RawPolicy>(Q.POLICIES_SQL, p),
+    q<RawSequence>(Q.SEQUENCES_SQL, p),
+  ] as const);
+}
+type RelationRows = Awaited<ReturnType<typeof relationQueries>>;
+
+/** The queries that are cheap whatever the size: run once, in the first session. */
+function otherQueries(q: Query, p1: Params, p2: Params, withTables: boolean) {
+  return Promise.all([
+    q<Raw["meta"]>(Q.META_SQL),
+    q<Raw["schemas"][number]>(Q.SCHEMAS_SQL, p1),
+    q<TypeRow<Enum>>(Q.ENUMS_SQL, p1),
+    q<TypeRow<Domain>>(Q.DOMAINS_SQL, p1),
+    q<TypeRow<CompositeType>>(Q.COMPOSITES_SQL, p1),
+    q<TypeRow<RangeType>>(Q.RANGES_SQL, p1),
+    q<RawCollation>(Q.COLLATIONS_SQL, p1),
+    q<RawDefaultAcl>(Q.DEFAULT_ACL_SQL, p1),
+    withTables ? q<{ type: number; collation: number }>(Q.USED_TYPES_SQL, p2) : Promise.resolve(null),
+    q<RawRoutine>(Q.FUNCTIONS_SQL, p2),
+    q<SchemaResult["extensions"][number]>(Q.EXTENSIONS_SQL),
+  ] as const);
+}
+
+const queryOn =
+  (tx: { unsafe: Db["unsafe"] }): Query =>
+  <T>(text: string, params: Params = []) =>
+    tx.unsafe(text, params as string[]) as unknown as Promise<T[]>;
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+  return { promise, resolve, reject };
+}
+
+/** Raised when the server cannot export a snapshot (then one session does everything). */
+class NoSnapshotExport extends Error {}
+
+/**
+ * Two sessions on one exported snapshot, each reading half the relations: the
+ * deparsing functions (pg_get_indexdef, pg_get_constraintdef, pg_get_expr) cost
+ * most of the time and run on both server cores at once.
+ */
+async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean) {
+  const snapshot = deferred<string>();
+  const imported = deferred<void>();
+  const first = db
+    .begin(TX, async (tx) => {
+      let id: string;
+      try {
+        id = (await tx.unsafe("select pg_export_snapshot() as id"))[0]!.id as string;
+      } catch (e) {
+        throw new NoSnapshotExport(String(e));
+      }
+      snapshot.resolve(id);
+      const q = queryOn(tx);
+      const work = Promise.all([otherQueries(q, p1, p2, withTables), relationQueries(q, p2, 2, 0)]);
+      // The exporting transaction must stay open until the other session has imported.
+      const [[other, rels]] = await Promise.all([work, imported.promise]);
+      return { other, rels };
+    })
+    .catch((e) => {
+      snapshot.reject(e);
+      throw e;
+    });
+  const second = db
+    .begin(TX, async (tx) => {
+      const id = await snapshot.promise;
+      if (!/^[0-9A-F-]+$/i.test(id)) throw new Error(`unexpected snapshot id ${id}`);
+      await tx.unsafe(`set transaction snapshot '${id}'`);
+      imported.resolve();
+      return relationQueries(queryOn(tx), p2, 2, 1);
+    })
+    .catch((e) => {
+      imported.reject(e);
+      throw e;
+    });
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === "rejected") throw a.reason;
+  if (b.status === "rejected") throw b.reason;
+  return { other: a.value.other, rels: [a.value.rels, b.value] };
+}
+
+async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] | null, parallel: boolean): Promise<Raw> {
+  const p1: Params = [schemas ? JSON.stringify(schemas) : null];
+  const p2: Params = [...p1, tables ? JSON.stringify(tables) : null];
+  // Sent back to back on one connection: postgres.js pipelines them.
+  const serial = () =>
+    db.begin(TX, async (tx) => {
+      const q = queryOn(tx);
+      const [other, rels] = await Promise.all([otherQueries(q, p1, p2, !!tables), relationQueries(q, p2, 1, 0)]);
+      return { other, rels: [rels] };
+    });
+  let fetched: { other: Awaited<ReturnType<typeof otherQueries>>; rels: RelationRows[] };
+  if (!parallel) fetched = await serial();
+  else {
+    try {
+      fetched = await fetchParallel(db, p1, p2, !!tables);
+    } catch (e) {
+      if (!(e instanceof NoSnapshotExport)) throw e;
+      fetched = await serial();
+    }
+  }
+  const [meta, schemaRows, enums, domains, composites, ranges, collations, defaultAcls, usedRows, fnRows, extRows] = fetched.other;
+  const part = (i: number) => fetched.rels.map((r) => r[i]);
+  const relRows = mergeSorted(part(0) as RawRelation[][]);
+  const [colRows, conRows, idxRows, trgRows, partRows, polRows] = [1, 2, 3, 4, 5, 6].map((i) => part(i).flat()) as [
+    RawColumn[],
+    RawConstraint[],
+    RawIndex[],
+    RawTrigger[],
+    RawPartition[],
+    RawPolicy[],
+  ];
+  const seqRows = mergeSorted(part(7) as RawSequence[][]);
   // ACLs arrive as aclitem texts: decode them in place.
   for (const list of [schemaRows, relRows, colRows, enums, domains, composites, ranges, seqRows, fnRows, defaultAcls] as Array<Array<{ privileges: unknown }>>) {
     for (const row of list) row.privileges = decodeAcl(row.privileges as string[] | null);
@@ -460,4 +564,25 @@ function toRoutine(f: RawRoutine): Routine {
     volatility: volatility[f.volatility] ?? "volatile",
     config: f.config ?? [],
   };
+}
+
+/** Byte order of the UTF-8 encodings: the order of Postgres' `name` type (C collation). */
+function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Merge lists each sorted by (schema, name) into one sorted list. */
+function mergeSorted<T extends { schema: string; name: string }>(lists: T[][]): T[] {
+  if (lists.length === 1) return lists[0]!;
+  const [a, b] = lists as [T[], T[]];
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const c = compareNames(a[i]!.schema, b[j]!.schema) || compareNames(a[i]!.name, b[j]!.name);
+    out.push(c <= 0 ? a[i++]! : b[j++]!);
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }

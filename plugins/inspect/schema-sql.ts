@@ -5,9 +5,10 @@
  * run pipelined in one REPEATABLE READ transaction, so they see one snapshot and
  * cost one round trip. Time grows linearly with the number of objects.
  *
- * The queries take up to two parameters (those that name $2 also name $1):
+ * The queries take up to four parameters (a query that names $N names all before it):
  * $1: JSON array of schema names, or null (all user schemas).
  * $2: JSON array of relation names ("name" or "schema.name"), or null (all).
+ * $3, $4: the per-relation queries read the relations whose oid % $3 = $4.
  *
  * System schemas (pg_*, information_schema) and objects that belong to an
  * extension (pg_depend deptype 'e') are left out. Needs PostgreSQL 12+.
@@ -46,6 +47,13 @@ const collationName = (oid: string) => `(
   select case when cn.nspname = 'pg_catalog' then quote_ident(co.collname) else quote_ident(cn.nspname) || '.' || quote_ident(co.collname) end
   from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace where co.oid = ${oid})`;
 
+/**
+ * The per-relation queries can be split over two sessions sharing one snapshot:
+ * $3 parts, this is part $4 (by oid). Each table is then read by one session
+ * only, so the relcache entries that deparsing builds are not built twice.
+ */
+const inPart = (c: string) => `${c}.oid::int8 % $3::int8 = $4::int8`;
+
 /** FROM clause of every per-relation query: the relations in scope as `c`, schema `n`. */
 const scopedRelations = `pg_class c join pg_namespace n on n.oid = c.relnamespace`;
 
@@ -77,7 +85,7 @@ left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = c
 left join pg_inherits inh on c.relispartition and inh.inhrelid = c.oid
 left join pg_class pc on pc.oid = inh.inhparent
 left join pg_namespace pn on pn.oid = pc.relnamespace
-where ${relInScope()}
+where ${relInScope()} and ${inPart("c")}
 order by n.nspname, c.relname`;
 
 export const COLUMNS_SQL = `
@@ -95,7 +103,7 @@ join pg_attribute a on a.attrelid = c.oid
 join pg_type ty on ty.oid = a.atttypid
 left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
 left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = a.attrelid and d.objsubid = a.attnum
-where a.attnum > 0 and not a.attisdropped and ${relInScope()}
+where a.attnum > 0 and not a.attisdropped and ${relInScope()} and ${inPart("c")}
 order by a.attrelid, a.attnum`;
 
 export const CONSTRAINTS_SQL = `
@@ -114,7 +122,7 @@ left join pg_class fc on fc.oid = con.confrelid
 left join pg_namespace fn on fn.oid = fc.relnamespace
 -- A foreign key to a partitioned table gets one hidden copy per partition.
 left join pg_constraint pcon on pcon.oid = con.conparentid and pcon.conrelid = con.conrelid
-where con.contype in ('p', 'u', 'c', 'x', 'f') and pcon.oid is null and ${relInScope()}
+where con.contype in ('p', 'u', 'c', 'x', 'f') and pcon.oid is null and ${relInScope()} and ${inPart("c")}
 order by con.conrelid, con.conname`;
 
 export const INDEXES_SQL = `
@@ -129,7 +137,7 @@ join pg_index i on i.indrelid = c.oid
 join pg_class ic on ic.oid = i.indexrelid
 join pg_am am on am.oid = ic.relam
 left join pg_constraint con on con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p', 'u', 'x')
-where ${relInScope()}
+where ${relInScope()} and ${inPart("c")}
 order by i.indrelid, ic.relname`;
 
 export const TRIGGERS_SQL = `
@@ -140,7 +148,7 @@ from ${scopedRelations}
 join pg_trigger t on t.tgrelid = c.oid
 join pg_proc p on p.oid = t.tgfoid
 join pg_namespace pn on pn.oid = p.pronamespace
-where not t.tgisinternal and ${relInScope()}
+where not t.tgisinternal and ${relInScope()} and ${inPart("c")}
 order by t.tgrelid, t.tgname`;
 
 /** Partitions of the partitioned tables in scope (whether or not the partitions are). */
@@ -150,7 +158,7 @@ from ${scopedRelations}
 join pg_inherits inh on inh.inhparent = c.oid
 join pg_class pc on pc.oid = inh.inhrelid
 join pg_namespace pn on pn.oid = pc.relnamespace
-where c.relkind = 'p' and ${relInScope()}
+where c.relkind = 'p' and ${relInScope()} and ${inPart("c")}
 order by inh.inhparent, pn.nspname, pc.relname`;
 
 /**
@@ -235,7 +243,7 @@ select pol.polrelid as rel, pol.polname as name, pol.polcmd as command, pol.polp
        pg_get_expr(pol.polwithcheck, pol.polrelid, true) as "withCheck"
 from ${scopedRelations}
 join pg_policy pol on pol.polrelid = c.oid
-where ${relInScope()}
+where ${relInScope()} and ${inPart("c")}
 order by pol.polrelid, pol.polname`;
 
 /** ALTER DEFAULT PRIVILEGES: per schema, and database-wide (schema null). */
@@ -264,7 +272,7 @@ left join pg_class oc on oc.oid = dep.refobjid
 left join pg_namespace on2 on on2.oid = oc.relnamespace
 left join pg_attribute oa on oa.attrelid = dep.refobjid and oa.attnum = dep.refobjsubid
 left join pg_description d on d.classoid = 'pg_class'::regclass and d.objoid = c.oid and d.objsubid = 0
-where ${userSchema()} and ${notExtension("pg_class", "c.oid")}
+where ${userSchema()} and ${notExtension("pg_class", "c.oid")} and ${inPart("c")}
   and ($2::text is null
        or c.relname::text = any(${tableList})
        or n.nspname || '.' || c.relname = any(${tableList})

@@ -12,11 +12,14 @@ export interface TreeNode {
 /** Render nodes below a root line (not drawn) as an indented tree. */
 export function renderTree(nodes: TreeNode[], prefix = ""): string[] {
   const lines: string[] = [];
-  nodes.forEach((n, i) => {
-    const last = i === nodes.length - 1;
-    lines.push(prefix + (last ? "└─ " : "├─ ") + n.text);
-    if (n.children?.length) lines.push(...renderTree(n.children, prefix + (last ? "   " : "│  ")));
-  });
+  nodes.forEach((n, i) => lines.push(...renderNode(n, i === nodes.length - 1, prefix)));
+  return lines;
+}
+
+/** One node and its subtree; `last` draws it as the final sibling. */
+export function renderNode(n: TreeNode, last: boolean, prefix = ""): string[] {
+  const lines = [prefix + (last ? "└─ " : "├─ ") + n.text];
+  if (n.children?.length) lines.push(...renderTree(n.children, prefix + (last ? "   " : "│  ")));
   return lines;
 }
 

@@ -1,7 +1,9 @@
 import { urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
 import { defineCommand } from "../../../core/plugin.ts";
-import { renderSchema } from "../render-schema.ts";
+import { StreamWriter } from "../../../core/output/writer.ts";
+import { jsonChunks } from "../json-chunks.ts";
+import { renderSchemaChunks } from "../render-schema.ts";
 import { inspectSchema } from "../schema-query.ts";
 
 interface Opts {
@@ -73,11 +75,17 @@ export default defineCommand<Opts>({
   ],
   examples: ["eve db schema --url postgres://…", "eve db schema --schema app --table users --json"],
   async run(ctx, opts) {
-    const conn = await openDirect(ctx, opts, { applicationName: "eve schema" });
+    // Two sessions: the catalog is read in two halves on one exported snapshot.
+    const conn = await openDirect(ctx, opts, { applicationName: "eve schema", max: 2 });
     try {
       const result = await inspectSchema(conn.db, { schemas: opts.schema, tables: opts.table });
-      if (opts.json) ctx.out.printJson(result);
-      else ctx.out.print(renderSchema(result, ctx.out));
+      // Written in pieces with backpressure: a large catalog is never one string.
+      // The catalog rows are garbage now; so is each chunk once written.
+      ctx.collectGarbage?.();
+      const w = new StreamWriter(ctx.out.stdout, { onVolume: ctx.collectGarbage });
+      for (const chunk of opts.json ? jsonChunks(result) : renderSchemaChunks(result, ctx.out)) await w.text(chunk);
+      await w.text("\n");
+      await w.flush();
     } finally {
       await conn.close();
     }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { close, connect, type Db } from "../../../core/db/index.ts";
 import { EveError } from "../../../core/errors.ts";
 import { decodeAcl } from "../../../plugins/inspect/acl.ts";
-import { renderSchema } from "../../../plugins/inspect/render-schema.ts";
+import { jsonChunks } from "../../../plugins/inspect/json-chunks.ts";
+import { renderSchema, renderSchemaChunks } from "../../../plugins/inspect/render-schema.ts";
 import { SchemaResult, type SchemaEntry, type Table } from "../../../plugins/inspect/schema.ts";
 import { inspectSchema } from "../../../plugins/inspect/schema-query.ts";
 import { freshDatabase, withSql } from "../../helpers/db.ts";
@@ -348,6 +349,54 @@ describe("inspectSchema on the fixture", () => {
     expect(text).not.toMatch(/full_name\(.*grants/);
     // Partitions are drawn under their parent, not again as tables.
     expect(text).not.toContain("table events_2025");
+  });
+});
+
+describe("two sessions on one snapshot, streamed output", () => {
+  test("a pool of two reads the catalog in two halves: the same result as one session", async () => {
+    const url = await fixtureDatabase("schema_par");
+    const two = connect(url, { max: 2 });
+    try {
+      const serial = await inspectSchema(two, { parallel: false });
+      const parallel = await inspectSchema(two);
+      expect(parallel).toEqual(serial);
+      // Both sessions ran: the second one imported the first one's snapshot.
+      expect(parallel.schemas.flatMap((s) => s.tables).length).toBe(serial.schemas.flatMap((s) => s.tables).length);
+      const filtered = await inspectSchema(two, { tables: ["app.contacts", "users"] });
+      expect(filtered).toEqual(await inspectSchema(two, { tables: ["app.contacts", "users"], parallel: false }));
+    } finally {
+      await close(two);
+    }
+  });
+
+  test("a snapshot that sees a table created after it started does not show it in either half", async () => {
+    const url = await fixtureDatabase("schema_snap");
+    const two = connect(url, { max: 2 });
+    try {
+      // Many tables so that both halves hold some; created concurrently with the read.
+      await withSql(url, (sql) => sql.unsafe(Array.from({ length: 40 }, (_, i) => `create table app.extra_${i} (id int primary key);`).join("\n")));
+      const before = await inspectSchema(two);
+      const creating = withSql(url, (sql) => sql.unsafe("create table app.late (id int primary key)"));
+      const during = await inspectSchema(two);
+      await creating;
+      const names = (r: SchemaResult) => r.schemas.flatMap((s) => s.tables.map((t) => `${t.schema}.${t.name}`));
+      // Either the whole table (columns, constraints, index) or none of it.
+      const late = during.schemas.flatMap((s) => s.tables).find((t) => t.name === "late");
+      if (late) expect([late.columns.length, late.constraints.length, late.indexes.length]).toEqual([1, 1, 1]);
+      expect(names(during).filter((n) => n !== "app.late")).toEqual(names(before));
+    } finally {
+      await close(two);
+    }
+  });
+
+  test("streamed JSON and tree chunks join to exactly JSON.stringify and renderSchema", () => {
+    expect([...jsonChunks(full)].join("")).toBe(JSON.stringify(full, null, 2));
+    expect([...jsonChunks({ a: [], b: {}, c: [1, { d: null, e: undefined }], f: "x\ny", g: undefined }, 9)].join("")).toBe(
+      JSON.stringify({ a: [], b: {}, c: [1, { d: null, e: undefined }], f: "x\ny", g: undefined }, null, 2),
+    );
+    const chunks = [...renderSchemaChunks(full)];
+    expect(chunks.length).toBeGreaterThan(full.schemas.length + 10);
+    expect(chunks.join("")).toBe(renderSchema(full));
   });
 });
 
