@@ -32,3 +32,15 @@ test("every variable read in cli/, core/ and plugins/ is documented", async () =
   const column = new Set(rows.map((l) => /^ {2}\S.*?\s{2,}(?=\S)/.exec(l)![0].length));
   expect(column.size).toBe(1);
 });
+
+test("eve help exit-codes documents 130 (Ctrl-C) and 143 (SIGTERM, with the grace period)", async () => {
+  const r = await runEve(["help", "exit-codes"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/\n {2}130 {2}interrupted \(Ctrl-C\): work in progress was cancelled on the server and rolled back/);
+  expect(r.stdout).toMatch(/\n {2}143 {2}terminated \(SIGTERM\): .*2\.5 s after the signal, eve exits anyway/);
+  expect(r.stdout).toMatch(/\n {4}4 {2}.*the snapshot store failed or is unreachable/);
+  const wipe = await runEve(["db", "wipe", "--help"]);
+  expect(wipe.stdout).toContain("--lock-timeout <duration>");
+  const reset = await runEve(["db", "reset", "--help"]);
+  expect(reset.stdout).toContain("--lock-timeout <duration>");
+});
