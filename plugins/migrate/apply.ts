@@ -92,9 +92,10 @@ export async function runStatements(db: Db, table: string, m: Prepared, from: nu
     } catch (e) {
       await rollbackIfOpen(db);
       const done = await statementsDone(db, table, m.file.name).catch(() => i);
-      // Nothing of the file completed: forget the row, the file is simply pending again.
-      if (done === 0) await db.unsafe(`DELETE FROM ${table} WHERE name = ${name} AND kind = 'running'`).catch(() => {});
-      throw new StatementFailure(e, s, i, m.statements.length, done);
+      const leftover = await leftoverIndex(db, s).catch(() => undefined);
+      // Nothing of the file completed or was left half-built: forget the row, the file is simply pending again.
+      if (done === 0 && !leftover) await db.unsafe(`DELETE FROM ${table} WHERE name = ${name} AND kind = 'running'`).catch(() => {});
+      throw new StatementFailure(e, s, i, m.statements.length, done, leftover);
     }
   }
   const ms = Math.round(performance.now() - t0);
@@ -147,8 +148,10 @@ class StatementFailure extends Error {
     readonly statement: Statement,
     readonly index: number,
     readonly total: number,
-    /** Statements recorded as completed (no-transaction files); undefined in baseline mode. */
+    /** Statements recorded as completed (no-transaction files). */
     readonly done?: number,
+    /** An INVALID index the failing CREATE INDEX CONCURRENTLY left. */
+    readonly leftover?: string,
   ) {
     super("statement failed");
   }
@@ -178,7 +181,7 @@ export function describeFailure(e: unknown, m: Prepared): EveError {
     ({ line, column } = lineCol(m.file.text, at));
   }
   const where = line ? `${m.file.name}:${line}:${column}` : m.file.name;
-  const kept = m.noTxReason && !m.wrapped ? keptSentence(stmt?.done ?? stmt?.index ?? 0, stmt?.done !== undefined) : "this file was rolled back";
+  const kept = m.noTxReason && !m.wrapped ? keptSentence(stmt?.done ?? stmt?.index ?? 0, stmt?.done !== undefined, stmt?.leftover) : "this file was rolled back";
   // The source line goes last: it usually ends with `;`, and a separator after it would double it.
   const hints = [mapped.pg.hint, kept, line ? `line ${line}: ${lineAt(m.file.text, lineStart(m.file.text, line)).trim()}` : source].filter(Boolean);
   return new SqlError(`${where}: ${mapped.message} (SQLSTATE ${mapped.sqlstate})${source && line ? ` in ${source}` : ""}`, mapped.sqlstate, mapped.pg, {
@@ -189,11 +192,15 @@ export function describeFailure(e: unknown, m: Prepared): EveError {
 }
 
 /** What a no-transaction file left behind after a failure or an interrupt. */
-function keptSentence(done: number, recorded: boolean): string {
-  if (done === 0) return "nothing from this file was applied";
-  const ran = `${done === 1 ? "statement 1" : `statements 1-${done}`} of this file ran outside a transaction and ${done === 1 ? "was" : "were"} kept`;
+function keptSentence(done: number, recorded: boolean, leftover?: string): string {
+  if (done === 0 && !leftover) return "nothing from this file was applied";
+  const ran =
+    done === 0
+      ? "no statement of this file completed"
+      : `${done === 1 ? "statement 1" : `statements 1-${done}`} of this file ran outside a transaction and ${done === 1 ? "was" : "were"} kept`;
+  const left = leftover ? `; statement ${done + 1} left the INVALID index ${leftover}, which --resume drops before running it again` : "";
   return recorded
-    ? `${ran}; the file is recorded as partially applied: fix the cause, then run \`eve db migrate --resume\` to continue with statement ${done + 1}`
+    ? `${ran}${left}; the file is recorded as partially applied: fix the cause, then run \`eve db migrate --resume\` to continue with statement ${done + 1}`
     : ran;
 }
 

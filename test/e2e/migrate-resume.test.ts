@@ -6,13 +6,15 @@
  * it, and the final schema equals a clean run's (pg_dump --schema-only).
  * Plus the migration items of §6 through the CLI.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { runEve } from "../helpers/cli.ts";
 import { freshDatabase, withSql } from "../helpers/db.ts";
 import { tempDir, writeFiles } from "../helpers/fs.ts";
 import { pgBinDir } from "../helpers/pg.ts";
+
+setDefaultTimeout(60_000); // the CLI from source on a shared, busy machine
 
 const BASE = {
   "20260101000001_base.sql":

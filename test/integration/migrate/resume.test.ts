@@ -3,7 +3,9 @@
  * advanced after each statement, a refusal naming what completed, `--resume`,
  * and the message defects of issue 7 §6 (doubled `;`, stray WARNING, empty files).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+
+setDefaultTimeout(30_000); // real servers on a shared, busy machine
 import { close, connect, type Db, type Notice } from "../../../core/db/index.ts";
 import { readMigrationDir, sha256 } from "../../../core/migrations/files.ts";
 import { migrate, type MigrateEvent } from "../../../plugins/migrate/runner.ts";
@@ -219,6 +221,21 @@ describe("edge cases of partially applied files", () => {
     expect(r.notices).toContain("20260101000001_u.sql: dropped the INVALID index u_a_idx that statement 3 left when it was cut off; running it again");
     // Without the drop, IF NOT EXISTS would have skipped it and left the invalid index in place.
     expect([...await db`select indisvalid from pg_index where indexrelid = 'u_a_idx'::regclass`]).toEqual([{ indisvalid: true }]);
+  });
+
+  test("a CIC failing as the first statement keeps the row when it left an INVALID index", async () => {
+    const { db } = await fresh();
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_v.sql": "create table v (a int);\ninsert into v values (2), (2);\n",
+      "20260101000002_idx.sql": "-- eve:no-transaction\ncreate unique index concurrently v_a on v (a);\ncreate table w (a int);\n",
+    });
+    const failed = await run(db, dir).catch((e) => e);
+    expect(failed.hint).toContain("no statement of this file completed; statement 1 left the INVALID index v_a, which --resume drops before running it again");
+    expect(await row(db, "20260101000002_idx.sql")).toMatchObject({ kind: "running", statements_done: 0 });
+    await db`delete from v where ctid = (select max(ctid) from v)`;
+    const r = await run(db, dir, { resume: true });
+    expect(r.applied.map((a) => a.kind)).toEqual(["applied"]);
+    expect([...await db`select indisvalid from pg_index where indexrelid = 'v_a'::regclass`]).toEqual([{ indisvalid: true }]);
   });
 
   test("a file detected as non-transactional (no directive) records progress the same way", async () => {
