@@ -271,10 +271,17 @@ function walk(v: unknown, visit: (o: Record<string, unknown>) => void): void {
  * resolve to a function (calls and field selections, lower-case) and every
  * relation name (as the parser resolved its case).
  */
-export function referencedNames(stmt: Statement): { functions: string[]; relations: string[] } {
+export function referencedNames(stmt: Statement): { functions: string[]; relations: string[]; operators: string[] } {
   const functions = new Set<string>();
   const relations = new Set<string>();
+  const operators = new Set<string>();
   walk(stmt.node, (o) => {
+    // Operators run functions too (a user-defined operator can call anything).
+    const op = (o.A_Expr as { name?: unknown[] } | undefined)?.name;
+    if (op?.length) {
+      const name = stringNode(op[op.length - 1]);
+      if (name) operators.add(name);
+    }
     if (o.FuncCall) {
       const name = lastName((o.FuncCall as { funcname?: unknown[] }).funcname);
       if (name) functions.add(name);
@@ -283,8 +290,9 @@ export function referencedNames(stmt: Statement): { functions: string[]; relatio
     const rv = o.RangeVar as { relname?: string } | undefined;
     if (rv?.relname) relations.add(rv.relname);
   });
-  return { functions: [...functions], relations: [...relations] };
+  return { functions: [...functions], relations: [...relations], operators: [...operators] };
 }
+
 
 /**
  * Why a statement cannot run through a client that has no COPY data channel

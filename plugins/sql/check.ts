@@ -21,16 +21,29 @@ import { describe, type SqlPlan } from "./plan.ts";
 import { guard } from "./statement.ts";
 
 interface Found {
-  /** f: a function; r: a foreign table; v: a view (src is its definition). */
-  kind: "f" | "r" | "v";
+  /**
+   * f: a function (src: its body, outside pg_catalog); r: a foreign table;
+   * v: a view (src: its definition); p: a row-level security policy (src: its
+   * expressions); F: the name of a foreign table anywhere (for body scans).
+   */
+  kind: "f" | "r" | "v" | "p" | "F";
   name: string;
   schema: string;
   ext: string | null;
   lang: string | null;
   src: string | null;
   via: string | null;
+  /** The operator a function row was found through. */
+  op: string | null;
 }
 
+/**
+ * $1: function names (lower case), $2: relation names, $3: operator names.
+ * What reading a relation runs: its view rule and its policies, followed
+ * through pg_depend to the relations and functions they use (calls of
+ * pinned built-ins leave no pg_depend row: their definitions are returned
+ * for scanning instead).
+ */
 const CHECK_SQL = `
 with recursive
 rels(oid, via, depth) as (
@@ -39,23 +52,30 @@ rels(oid, via, depth) as (
   select d.refobjid, coalesce(r.via, c.relname), r.depth + 1
   from rels r
   join pg_catalog.pg_class c on c.oid = r.oid
-  join pg_catalog.pg_rewrite w on w.ev_class = r.oid
-  join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = w.oid
+  join runs u on u.rel = r.oid
+  join pg_catalog.pg_depend d on d.classid = u.classid and d.objid = u.objid
     and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid <> r.oid
   where r.depth < 32
 ),
-procs(oid, via) as (
-  select p.oid, null::name from pg_catalog.pg_proc p where lower(p.proname) = any($1::text[])
+runs(rel, classid, objid) as (
+  select w.ev_class, 'pg_catalog.pg_rewrite'::regclass::oid, w.oid from pg_catalog.pg_rewrite w
+  union all
+  select p.polrelid, 'pg_catalog.pg_policy'::regclass::oid, p.oid from pg_catalog.pg_policy p
+),
+procs(oid, via, op) as (
+  select p.oid, null::name, null::name from pg_catalog.pg_proc p where lower(p.proname) = any($1::text[])
   union
-  select d.refobjid, coalesce(r.via, c.relname)
+  select o.oprcode::oid, null::name, o.oprname from pg_catalog.pg_operator o where o.oprname = any($3::text[])
+  union
+  select d.refobjid, coalesce(r.via, c.relname), null::name
   from rels r
   join pg_catalog.pg_class c on c.oid = r.oid
-  join pg_catalog.pg_rewrite w on w.ev_class = r.oid
-  join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = w.oid
+  join runs u on u.rel = r.oid
+  join pg_catalog.pg_depend d on d.classid = u.classid and d.objid = u.objid
     and d.refclassid = 'pg_catalog.pg_proc'::regclass
 )
 select 'f' as kind, p.proname::text as name, n.nspname::text as schema, e.extname::text as ext, l.lanname::text as lang,
-       case when n.nspname <> 'pg_catalog' then p.prosrc end as src, x.via::text as via
+       case when n.nspname <> 'pg_catalog' then p.prosrc end as src, x.via::text as via, x.op::text as op
 from procs x
 join pg_catalog.pg_proc p on p.oid = x.oid
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
@@ -64,11 +84,22 @@ left join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_proc'::regclass a
 left join pg_catalog.pg_extension e on e.oid = d.refobjid
 union all
 select case c.relkind when 'f' then 'r' else 'v' end, c.relname::text, n.nspname::text, null, null,
-       case c.relkind when 'v' then pg_catalog.pg_get_viewdef(c.oid) end, x.via::text
+       case c.relkind when 'v' then pg_catalog.pg_get_viewdef(c.oid) end, x.via::text, null
 from rels x
 join pg_catalog.pg_class c on c.oid = x.oid
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-where c.relkind in ('f', 'v')`;
+where c.relkind in ('f', 'v')
+union all
+select 'p', c.relname::text, n.nspname::text, null, null,
+       concat_ws(' ', pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)), x.via::text, null
+from rels x
+join pg_catalog.pg_policy p on p.polrelid = x.oid
+join pg_catalog.pg_class c on c.oid = x.oid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+union all
+select 'F', c.relname::text, n.nspname::text, null, null, null, null, null
+from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+where c.relkind = 'f'`;
 
 const SETTINGS_SQL = `
 select
@@ -115,13 +146,18 @@ export async function serverCheck(x: CheckContext, plan: SqlPlan): Promise<void>
 
   const functions = [...new Set(plan.statements.flatMap((s) => s.names.functions))];
   const relations = [...new Set(plan.statements.flatMap((s) => s.names.relations))];
-  if (!functions.length && !relations.length) return;
-  const found = (await query(x, CHECK_SQL, [`{${functions.map(arrayItem).join(",")}}`, `{${relations.map(arrayItem).join(",")}}`])) as unknown as Found[];
+  const operators = [...new Set(plan.statements.flatMap((s) => s.names.operators))];
+  if (!functions.length && !relations.length && !operators.length) return;
+  const list = (xs: string[]) => `{${xs.map(arrayItem).join(",")}}`;
+  const found = (await query(x, CHECK_SQL, [list(functions), list(relations), list(operators)])) as unknown as Found[];
+  const foreign = new Set(found.filter((f) => f.kind === "F").map((f) => f.name.toLowerCase()));
   for (const f of found) {
-    const why = refusalFor(f);
+    const why = refusalFor(f, foreign);
     if (!why) continue;
     const stmt = plan.statements.find((s) =>
-      f.kind === "f" && !f.via ? s.names.functions.includes(f.name.toLowerCase()) : s.names.relations.includes(f.via ?? f.name),
+      f.op ? s.names.operators.includes(f.op)
+      : f.kind === "f" && !f.via ? s.names.functions.includes(f.name.toLowerCase())
+      : s.names.relations.includes(f.via ?? f.name),
     );
     const target = stmt ?? plan.statements[0]!;
     throw new EveError("E_READ_ONLY", `refused ${describe(target, plan.statements.length, x.source)}: ${why}`, ExitCode.failed, {
@@ -141,14 +177,16 @@ function privilegeSummary(s: Record<string, string | boolean>, yes: (v: unknown)
 }
 
 /** Why one catalog row is refused, or undefined. */
-function refusalFor(f: Found): string | undefined {
+function refusalFor(f: Found, foreign: ReadonlySet<string>): string | undefined {
+  if (f.kind === "F") return undefined;
   const obj = `${f.schema}.${f.name}`;
-  const via = f.via ? `${f.via} (a view) ${f.kind === "r" ? "reads" : "calls"} ` : "";
+  const via = f.op ? `operator ${f.op} runs ` : f.via ? `${f.via} (a view) ${f.kind === "r" ? "reads" : "calls"} ` : "";
   if (f.kind === "r") return f.via ? `${via}${obj}, a foreign table, which ${Category.foreignTable}` : `${obj} is a foreign table, which ${Category.foreignTable}`;
   // Calls of built-ins leave no pg_depend row (pg_catalog is pinned): read the definition.
-  if (f.kind === "v") {
+  if (f.kind === "v" || f.kind === "p") {
     const called = deniedWord(f.src);
-    return called ? `${f.via ? `${f.via} (a view) reads ` : ""}${obj} (a view), which calls ${called.word}(), which ${called.category}` : undefined;
+    const what = f.kind === "v" ? `${obj} (a view)` : `a row-level security policy of ${obj}`;
+    return called ? `${f.via ? `${f.via} (a view) reads ` : ""}${what}, which calls ${called.word}(), which ${called.category}` : undefined;
   }
   const ext = f.ext ? deniedExtension(f.ext) : undefined;
   if (ext) return `${via}${obj}() belongs to extension ${f.ext}, which ${ext}`;
@@ -161,13 +199,20 @@ function refusalFor(f: Found): string | undefined {
   if (f.lang !== "internal" && f.lang !== "c") {
     const called = deniedWord(f.src);
     if (called) return `${via}${obj}() calls ${called.word}(), which ${called.category}`;
+    const table = words(f.src).find((w) => foreign.has(w.toLowerCase()));
+    if (table) return `${via}${obj}() reads ${table}, a foreign table, which ${Category.foreignTable}`;
   }
   return undefined;
 }
 
+/** The identifiers of a function body or definition (a scan, not a parse: it may over-match). */
+function words(src: string | null): string[] {
+  return src?.match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? [];
+}
+
 /** The first word of a function body or view definition that names a denied function. */
 function deniedWord(src: string | null): { word: string; category: string } | undefined {
-  for (const word of src?.match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? []) {
+  for (const word of words(src)) {
     const category = deniedFunction(word);
     if (category) return { word: word.toLowerCase(), category };
   }

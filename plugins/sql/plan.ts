@@ -24,7 +24,7 @@ export interface PlannedStatement {
    */
   copyText?: string;
   /** Function and relation names the server-side check looks up (read-only mode). */
-  names: { functions: string[]; relations: string[] };
+  names: { functions: string[]; relations: string[]; operators: string[] };
 }
 
 export interface SqlPlan {

@@ -103,6 +103,18 @@ beforeAll(async () => {
       create function util.peek(p int) returns boolean language sql as 'select pg_catalog.pg_terminate_backend(p)';
       create function util.stop_backend(int) returns boolean language internal strict as 'pg_terminate_backend';
       create function util.harmless(int) returns int language sql as 'select $1 + 1';
+      create function util.kill_pair(a int, b int) returns boolean language sql as 'select pg_terminate_backend(b)';
+      create operator util.=!> (leftarg = int, rightarg = int, function = util.kill_pair);
+      create function util.read_host() returns setof text language sql as 'select line from public.host_file';
+      create table guarded (id int);
+      insert into guarded values (1);
+      alter table guarded enable row level security;
+      alter table guarded force row level security;
+      create policy kill_on_read on guarded using (pg_terminate_backend(id) is not null);
+      create table guarded2 (id int);
+      alter table guarded2 enable row level security;
+      alter table guarded2 force row level security;
+      create policy via_function on guarded2 using (util.kill_pair(id, id));
       select pg_stat_reset();
     `),
   );
@@ -284,6 +296,11 @@ describe("effects outside the transaction", () => {
     [/util\.peek\(\) calls pg_terminate_backend\(\), which signals other sessions/, `set search_path = util, public; select peek(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/util\.stop_backend\(\) is the built-in pg_terminate_backend, which signals other sessions/, `select util.stop_backend(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/signals other sessions/, "select pg_log_backend_memory_contexts(pg_backend_pid())"],
+    [/operator =!> runs util\.kill_pair\(\) calls pg_terminate_backend\(\)/, `select 1 operator(util.=!>) pid from pg_stat_activity where application_name = 'eve-escape-victim'`],
+    [/operator =!> runs util\.kill_pair\(\)/, `set search_path = util, public; select 1 =!> pid from pg_stat_activity where application_name = 'eve-escape-victim'`],
+    [/a row-level security policy of public\.guarded, which calls pg_terminate_backend\(\), which signals other sessions/, "select count(*) from guarded"],
+    [/guarded2 \(a view\) calls util\.kill_pair\(\) calls pg_terminate_backend|util\.kill_pair\(\) calls pg_terminate_backend/, "select * from guarded2"],
+    [/util\.read_host\(\) reads host_file, a foreign table, which reads through a foreign-data wrapper/, "select * from util.read_host()"],
     [/changes replication state/, "select pg_create_physical_replication_slot('eve_escape_slot')"],
     [/changes replication state/, "select * from pg_catalog.pg_create_logical_replication_slot('eve_escape_slot2', 'test_decoding')"],
     [/changes replication state/, "select pg_replication_origin_create('eve_escape_origin')"],
