@@ -68,7 +68,7 @@ export function secretsIn(texts: ReadonlyArray<string | undefined>): string[] {
   for (const t of texts) {
     if (!t) continue;
     // A value that is a URL is one URL to its end (spaces included); in other text, to the next space.
-    const whole = /^\s*postgres(?:ql)?:\/\/([\s\S]*)$/i.exec(t);
+    const whole = /^(?:--[\w-]+=)?\s*postgres(?:ql)?:\/\/([\s\S]*)$/i.exec(t);
     for (const m of whole ? [whole] : t.matchAll(/postgres(?:ql)?:\/\/(\S*)/gi)) {
       const rest = m[1]!;
       const at = rest.lastIndexOf("@");

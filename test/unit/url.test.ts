@@ -95,6 +95,9 @@ describe("redactText: URL passwords, whatever they contain", () => {
   test("secretsIn finds URL, query and conninfo passwords in flags; secretValues adds encoded and decoded forms", () => {
     const s = secretsIn(["--url", "postgres://u:p%40ss@h/db", "postgres://u@h/db?password=q%20w", "host=h password='x y z'"]);
     for (const v of ["p%40ss", "p@ss", "q%20w", "q w", "x y z"]) expect(s).toContain(v);
+    // A URL flag value is one URL to its end, spaces included, also as --url=…
+    expect(secretsIn(["--url=postgres://u:sp ace@h/db"])).toContain("sp ace");
+    expect(secretsIn(["postgres://u:sp ace@h/db"])).toContain("sp ace");
     expect(secretValues(["a b%zz"])).toEqual(["a b%zz", "a%20b%25zz"]);
   });
 });
