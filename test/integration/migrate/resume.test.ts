@@ -238,6 +238,24 @@ describe("edge cases of partially applied files", () => {
     expect([...await db`select indisvalid from pg_index where indexrelid = 'v_a'::regclass`]).toEqual([{ indisvalid: true }]);
   });
 
+  test("the INVALID index is found and dropped by its quoted name (an index name that looks like SQL stays a name)", async () => {
+    const { db } = await fresh();
+    const weird = `"Odd ""ix""; drop table keep"`;
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_v.sql": `create schema "S p"; create table "S p".v (a int); insert into "S p".v values (2), (2); create table keep (a int);\n`,
+      "20260101000002_idx.sql": `-- eve:no-transaction\ncreate unique index concurrently ${weird} on "S p".v (a);\n`,
+    });
+    await run(db, dir).catch(() => {});
+    const refused = await run(db, dir).catch((e) => e);
+    expect(refused.details.invalidIndex).toBe(`"S p".${weird}`);
+    await db.unsafe(`delete from "S p".v where ctid = (select max(ctid) from "S p".v)`);
+    await run(db, dir, { resume: true });
+    expect([...await db`select c.relname, i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relnamespace = '"S p"'::regnamespace`]).toEqual([
+      { relname: 'Odd "ix"; drop table keep', indisvalid: true },
+    ]);
+    expect((await db`select to_regclass('keep') is not null as e`)[0]!.e).toBe(true);
+  });
+
   test("a file detected as non-transactional (no directive) records progress the same way", async () => {
     const { db } = await fresh();
     const dir = writeFiles(tempDir(), { "20260101000001_cic.sql": "create table c (a int);\ncreate index concurrently c_a on c (a);\nselect 1/0;\n" });
