@@ -209,8 +209,10 @@ function functionRefusal(node: unknown): string | undefined {
       if (category) found = `${name}() ${category}`;
       return;
     }
-    // x.f is f(x) when x is a composite value: (row).pg_terminate_backend.
-    const fields = selectedFields(o);
+    // (x).f is f(x) for any value x: (42).pg_terminate_backend. (t.f is f(t)
+    // only for a function of t's row type, which no denied built-in is: such
+    // names go to the catalog check, so a column named dblink_id stays fine.)
+    const fields = o.A_Indirection ? selectedFields(o) : [];
     for (const f of fields) {
       const category = deniedFunction(f, 1);
       if (category) {

@@ -103,6 +103,7 @@ beforeAll(async () => {
       create function util.peek(p int) returns boolean language sql as 'select pg_catalog.pg_terminate_backend(p)';
       create function util.stop_backend(int) returns boolean language internal strict as 'pg_terminate_backend';
       create function util.harmless(int) returns int language sql as 'select $1 + 1';
+      create function public.by_row(r record) returns boolean language plpgsql as $f$ begin return pg_terminate_backend((r).pid); end $f$;
       create function util.kill_pair(a int, b int) returns boolean language sql as 'select pg_terminate_backend(b)';
       create operator util.=!> (leftarg = int, rightarg = int, function = util.kill_pair);
       create function util.read_host() returns setof text language sql as 'select line from public.host_file';
@@ -292,7 +293,8 @@ describe("effects outside the transaction", () => {
     [/signals other sessions/, `select pg_catalog."pg_terminate_backend"(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/signals other sessions/, `select PG_CATALOG.Pg_Cancel_Backend(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/called as a field/, `select (pid).pg_terminate_backend from pg_stat_activity where application_name = 'eve-escape-victim'`],
-    [/called as a field/, `select a.pg_terminate_backend from (select pid from pg_stat_activity where application_name = 'eve-escape-victim') a`],
+    [/pg_catalog\.pg_terminate_backend\(\) signals other sessions/, `select a.pg_terminate_backend from (select pid from pg_stat_activity where application_name = 'eve-escape-victim') a`],
+    [/public\.by_row\(\) calls pg_terminate_backend\(\)/, `select a.by_row from (select pid from pg_stat_activity where application_name = 'eve-escape-victim') a`],
     [/util\.peek\(\) calls pg_terminate_backend\(\), which signals other sessions/, `set search_path = util, public; select peek(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/util\.stop_backend\(\) is the built-in pg_terminate_backend, which signals other sessions/, `select util.stop_backend(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/signals other sessions/, "select pg_log_backend_memory_contexts(pg_backend_pid())"],

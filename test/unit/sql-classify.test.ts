@@ -178,7 +178,9 @@ describe("refusal by category", () => {
     ['select "PG_TERMINATE_BACKEND"(42)', /signals other sessions/],
     ["select (42).pg_terminate_backend", /called as a field/],
     ["select (pid).pg_terminate_backend from pg_stat_activity", /signals other sessions/],
-    ["select a.pg_cancel_backend from pg_stat_activity a", /signals other sessions/],
+    ["select ((pid)).pg_cancel_backend from pg_stat_activity a", /signals other sessions/],
+    // t.f is f(t) only for functions of t's row type: left to the catalog check.
+    ["select a.pg_cancel_backend, u.dblink_token from pg_stat_activity a, users u", undefined],
     ["select ((42)).pg_catalog", undefined],
     // Wherever the call sits.
     ["explain analyze select pg_terminate_backend(42)", /signals/],
