@@ -197,6 +197,9 @@ function refusalFor(f: Found, foreign: ReadonlySet<string>): string | undefined 
     if (symbol) return `${via}${obj}() is the built-in ${f.src.trim()}, which ${symbol}`;
   }
   if (f.lang !== "internal" && f.lang !== "c") {
+    // COPY is allowed in a read-only transaction; in a body it can be dynamic SQL.
+    if (f.src && /\bcopy\b[\s\S]*\bto\s+program\b/i.test(f.src)) return `${via}${obj}() runs COPY … TO PROGRAM, which runs a program on the server`;
+    if (f.src && /\bcopy\b[\s\S]*\b(to|from)\s+(E?'|\$|'')/i.test(f.src)) return `${via}${obj}() runs COPY with a file, which ${Category.writeFiles}`;
     const called = deniedWord(f.src);
     if (called) return `${via}${obj}() calls ${called.word}(), which ${called.category}`;
     const table = words(f.src).find((w) => foreign.has(w.toLowerCase()));

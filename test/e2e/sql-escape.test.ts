@@ -107,6 +107,7 @@ beforeAll(async () => {
       create function util.kill_pair(a int, b int) returns boolean language sql as 'select pg_terminate_backend(b)';
       create operator util.=!> (leftarg = int, rightarg = int, function = util.kill_pair);
       create function util.read_host() returns setof text language sql as 'select line from public.host_file';
+      create function util.shell(cmd text) returns void language plpgsql as $f$ begin execute format('copy (select 1) to program %L', cmd); end $f$;
       create table guarded (id int);
       insert into guarded values (1);
       alter table guarded enable row level security;
@@ -302,6 +303,7 @@ describe("effects outside the transaction", () => {
     [/operator =!> runs util\.kill_pair\(\)/, `set search_path = util, public; select 1 =!> pid from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/a row-level security policy of public\.guarded, which calls pg_terminate_backend\(\), which signals other sessions/, "select count(*) from guarded"],
     [/guarded2 \(a view\) calls util\.kill_pair\(\) calls pg_terminate_backend|util\.kill_pair\(\) calls pg_terminate_backend/, "select * from guarded2"],
+    [/util\.shell\(\) runs COPY … TO PROGRAM, which runs a program on the server/, `select util.shell('touch ${marker}')`],
     [/util\.read_host\(\) reads host_file, a foreign table, which reads through a foreign-data wrapper/, "select * from util.read_host()"],
     [/changes replication state/, "select pg_create_physical_replication_slot('eve_escape_slot')"],
     [/changes replication state/, "select * from pg_catalog.pg_create_logical_replication_slot('eve_escape_slot2', 'test_decoding')"],
