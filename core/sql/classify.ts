@@ -295,6 +295,25 @@ export function referencedNames(stmt: Statement): { functions: string[]; relatio
   return { functions: [...functions], relations: [...relations], operators: [...operators] };
 }
 
+/**
+ * Denied function names (and "copy … to program") written inside string
+ * constants of the statement or the values it binds: text that a function
+ * running dynamic SQL could execute.
+ */
+export function textMentions(stmt: Statement, params: ReadonlyArray<string | null> = []): string[] {
+  const texts: string[] = [...params.filter((p): p is string => p !== null)];
+  walk(stmt.node, (o) => {
+    const v = (o.A_Const as { sval?: { sval?: string } } | undefined)?.sval?.sval;
+    if (typeof v === "string") texts.push(v);
+  });
+  const found = new Set<string>();
+  for (const t of texts) {
+    for (const w of t.match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? []) if (deniedFunction(w)) found.add(w.toLowerCase());
+    if (/\bcopy\b[\s\S]*\bto\s+program\b/i.test(t)) found.add("copy … to program");
+  }
+  return [...found];
+}
+
 
 /**
  * Why a statement cannot run through a client that has no COPY data channel

@@ -152,7 +152,7 @@ export async function serverCheck(x: CheckContext, plan: SqlPlan): Promise<void>
   const found = (await query(x, CHECK_SQL, [list(functions), list(relations), list(operators)])) as unknown as Found[];
   const foreign = new Set(found.filter((f) => f.kind === "F").map((f) => f.name.toLowerCase()));
   for (const f of found) {
-    const why = refusalFor(f, foreign);
+    const why = refusalFor(f, foreign) ?? dynamicRefusal(f, plan);
     if (!why) continue;
     const stmt = plan.statements.find((s) =>
       f.op ? s.names.operators.includes(f.op)
@@ -206,6 +206,17 @@ function refusalFor(f: Found, foreign: ReadonlySet<string>): string | undefined 
     if (table) return `${via}${obj}() reads ${table}, a foreign table, which ${Category.foreignTable}`;
   }
   return undefined;
+}
+
+/**
+ * A procedural function that runs dynamic SQL (EXECUTE, spi_exec, plpy.execute…)
+ * is refused when a statement hands it text naming a denied function.
+ */
+function dynamicRefusal(f: Found, plan: SqlPlan): string | undefined {
+  if (f.kind !== "f" || !f.src || !f.lang || ["sql", "internal", "c"].includes(f.lang) || !/execute|spi_exec|spi_query/i.test(f.src)) return undefined;
+  const s = plan.statements.find((p) => p.mentions.length && p.names.functions.includes(f.name.toLowerCase()));
+  if (!s) return undefined;
+  return `${f.schema}.${f.name}() runs dynamic SQL, and the statement passes it text naming ${s.mentions[0]}${s.mentions[0]!.startsWith("copy") ? "" : "()"}`;
 }
 
 /** The identifiers of a function body or definition (a scan, not a parse: it may over-match). */

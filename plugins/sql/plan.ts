@@ -5,7 +5,7 @@
  * Pure: no database.
  */
 import { EveError, ExitCode, UsageError } from "../../core/errors.ts";
-import { copyStdioReason, isCopyableQuery, maxParamRef, readOnlyRefusal, referencedNames, sameTree } from "../../core/sql/classify.ts";
+import { copyStdioReason, isCopyableQuery, maxParamRef, readOnlyRefusal, referencedNames, sameTree, textMentions } from "../../core/sql/classify.ts";
 import { lineAt, lineCol, nonTransactionalReason, ParseError, splitStatements, type Statement } from "../../core/sql/index.ts";
 import type { SqlMode } from "./schema.ts";
 
@@ -25,6 +25,8 @@ export interface PlannedStatement {
   copyText?: string;
   /** Function and relation names the server-side check looks up (read-only mode). */
   names: { functions: string[]; relations: string[]; operators: string[] };
+  /** Denied names written in the statement's strings or bound values (see textMentions). */
+  mentions: string[];
 }
 
 export interface SqlPlan {
@@ -120,7 +122,9 @@ export function planSql(text: string, opts: PlanOptions): SqlPlan {
   const planned: PlannedStatement[] = stmts.map((stmt, i) => {
     exactText(stmt, i + 1, stmts.length, opts.source);
     const copyText = isCopyableQuery(stmt) ? verifiedCopy(stmt) : undefined;
-    return { index: i + 1, stmt, paramCount: maxParamRef(stmt), copyable: copyText !== undefined, copyText, names: referencedNames(stmt) };
+    const paramCount = maxParamRef(stmt);
+    const mentions = textMentions(stmt, opts.params.slice(0, paramCount));
+    return { index: i + 1, stmt, paramCount, copyable: copyText !== undefined, copyText, names: referencedNames(stmt), mentions };
   });
 
   for (const p of planned) {

@@ -107,6 +107,7 @@ beforeAll(async () => {
       create function util.kill_pair(a int, b int) returns boolean language sql as 'select pg_terminate_backend(b)';
       create operator util.=!> (leftarg = int, rightarg = int, function = util.kill_pair);
       create function util.read_host() returns setof text language sql as 'select line from public.host_file';
+      create function util.run(q text) returns void language plpgsql as $f$ begin execute q; end $f$;
       create function util.shell(cmd text) returns void language plpgsql as $f$ begin execute format('copy (select 1) to program %L', cmd); end $f$;
       create table guarded (id int);
       insert into guarded values (1);
@@ -303,6 +304,8 @@ describe("effects outside the transaction", () => {
     [/operator =!> runs util\.kill_pair\(\)/, `set search_path = util, public; select 1 =!> pid from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/a row-level security policy of public\.guarded, which calls pg_terminate_backend\(\), which signals other sessions/, "select count(*) from guarded"],
     [/guarded2 \(a view\) calls util\.kill_pair\(\) calls pg_terminate_backend|util\.kill_pair\(\) calls pg_terminate_backend/, "select * from guarded2"],
+    [/util\.run\(\) runs dynamic SQL, and the statement passes it text naming pg_terminate_backend\(\)/, `select util.run('select pg_terminate_backend(' || pid || ')') from pg_stat_activity where application_name = 'eve-escape-victim'`],
+    [/util\.run\(\) runs dynamic SQL, and the statement passes it text naming copy … to program/, `select util.run($$copy (select 1) to program 'touch ${marker}'$$)`],
     [/util\.shell\(\) runs COPY … TO PROGRAM, which runs a program on the server/, `select util.shell('touch ${marker}')`],
     [/util\.read_host\(\) reads host_file, a foreign table, which reads through a foreign-data wrapper/, "select * from util.read_host()"],
     [/changes replication state/, "select pg_create_physical_replication_slot('eve_escape_slot')"],
@@ -345,6 +348,12 @@ describe("effects outside the transaction", () => {
     ["a later statement of several", "select 1; select 2; select pg_create_physical_replication_slot('eve_escape_slot3')"],
   ])("wrapped in %s: refused", async (_, sql) => {
     await refused(/signals|statistics|server state|lock|reads files|connection|replication/, "--sql", sql);
+  });
+
+  test("a dynamic-SQL function gets the denied text through --params: refused", async () => {
+    await refused(/util\.run\(\) runs dynamic SQL, and the statement passes it text naming pg_cancel_backend\(\)/, "--sql", "select util.run($1)", "--params", JSON.stringify([`select pg_cancel_backend(${victimPid})`]));
+    const ok = await harmless("--sql", "select util.run($1)", "--params", JSON.stringify(["select 1"]));
+    expect(ok.code).toBe(0);
   });
 
   test("the same attempts with --write do act (so the assertions above can fail)", async () => {

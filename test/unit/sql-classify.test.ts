@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { copyStdioReason, isCopyableQuery, maxParamRef, readOnlyRefusal, referencedNames, sameTree } from "../../core/sql/classify.ts";
+import { copyStdioReason, isCopyableQuery, maxParamRef, readOnlyRefusal, referencedNames, sameTree, textMentions } from "../../core/sql/classify.ts";
 import { ensureParser, splitStatements } from "../../core/sql/index.ts";
 
 beforeAll(() => ensureParser());
@@ -242,5 +242,14 @@ describe("referencedNames and sameTree", () => {
     expect(sameTree(one("select 'a'").node, one("select 'a\\'").node)).toBe(false);
     // Every kind of position field (list_start/list_end of array expressions, IN lists…).
     expect(sameTree(one("select array[row(1, 'x')], x in (1, 2), x = any('{1}') from t").node, one("select   array[ row(1,'x') ],x in(1,2), x=any('{1}') from t").node)).toBe(true);
+  });
+});
+
+describe("textMentions", () => {
+  test("denied names and COPY … TO PROGRAM written in strings or bound values", () => {
+    expect(textMentions(one("select run('select pg_terminate_backend(' || 1 || ')')"))).toEqual(["pg_terminate_backend"]);
+    expect(textMentions(one("select run($$copy (select 1) to program 'id'$$)"))).toEqual(["copy … to program"]);
+    expect(textMentions(one("select run($1)"), ["select DBLINK_EXEC('x', 'y')"])).toEqual(["dblink_exec"]);
+    expect(textMentions(one("select 'plain text', run('select 1')"))).toEqual([]);
   });
 });
