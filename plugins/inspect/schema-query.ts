@@ -36,8 +36,12 @@ export interface SchemaOptions {
   schemas?: string[];
   /** Only these relations: "name" (any schema) or "schema.name". */
   tables?: string[];
-  /** Use two sessions on one snapshot when the pool allows two connections (default true). */
-  parallel?: boolean;
+  /**
+   * Two sessions on one snapshot, each reading half the relations, when the pool
+   * allows two connections: "auto" (default) only for catalogs large enough to
+   * repay a second connection; true always; false never.
+   */
+  parallel?: boolean | "auto";
 }
 
 interface RawColumn extends Omit<Column, "identity"> {
@@ -151,7 +155,8 @@ export async function inspectSchema(db: Db, opts: SchemaOptions = {}): Promise<S
   let raw: Raw;
   try {
     // Two sessions when the pool has room for them (the command opens two; tests mostly one).
-    const parallel = (opts.parallel ?? true) && ((db.options as { max?: number }).max ?? 1) >= 2;
+    const poolOfTwo = ((db.options as { max?: number }).max ?? 1) >= 2;
+    const parallel = poolOfTwo ? (opts.parallel ?? "auto") : false;
     raw = await fetchCatalog(db, schemas, tables, parallel);
   } catch (e) {
     const err = mapDbError(e);
@@ -227,19 +232,29 @@ class NoSnapshotExport extends Error {}
  * deparsing functions (pg_get_indexdef, pg_get_constraintdef, pg_get_expr) cost
  * most of the time and run on both server cores at once.
  */
-async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean) {
+async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean, minClasses: number) {
   const snapshot = deferred<string>();
   const imported = deferred<void>();
+  let second: Promise<RelationRows> | undefined;
   const first = db
     .begin(TX, async (tx) => {
       let id: string;
+      let classes: number;
       try {
-        id = (await tx.unsafe("select pg_export_snapshot() as id"))[0]!.id as string;
+        const [row] = await tx.unsafe("select pg_export_snapshot() as id, (select count(*) from pg_class)::int as classes");
+        id = row!.id as string;
+        classes = row!.classes as number;
       } catch (e) {
         throw new NoSnapshotExport(String(e));
       }
-      snapshot.resolve(id);
       const q = queryOn(tx);
+      // A small catalog is read faster by one session than by two.
+      if (classes < minClasses) {
+        const [other, rels] = await Promise.all([otherQueries(q, p1, p2, withTables), relationQueries(q, p2, 1, 0)]);
+        return { other, rels };
+      }
+      second = startSecond();
+      snapshot.resolve(id);
       const work = Promise.all([otherQueries(q, p1, p2, withTables), relationQueries(q, p2, 2, 0)]);
       // The exporting transaction must stay open until the other session has imported.
       const [[other, rels]] = await Promise.all([work, imported.promise]);
@@ -249,25 +264,35 @@ async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean
       snapshot.reject(e);
       throw e;
     });
-  const second = db
-    .begin(TX, async (tx) => {
-      const id = await snapshot.promise;
-      if (!/^[0-9A-F-]+$/i.test(id)) throw new Error(`unexpected snapshot id ${id}`);
-      await tx.unsafe(`set transaction snapshot '${id}'`);
-      imported.resolve();
-      return relationQueries(queryOn(tx), p2, 2, 1);
-    })
-    .catch((e) => {
-      imported.reject(e);
-      throw e;
-    });
-  const [a, b] = await Promise.allSettled([first, second]);
+  function startSecond(): Promise<RelationRows> {
+    return db
+      .begin(TX, async (tx) => {
+        const id = await snapshot.promise;
+        if (!/^[0-9A-F-]+$/i.test(id)) throw new Error(`unexpected snapshot id ${id}`);
+        await tx.unsafe(`set transaction snapshot '${id}'`);
+        imported.resolve();
+        return relationQueries(queryOn(tx), p2, 2, 1);
+      })
+      .catch((e) => {
+        imported.reject(e);
+        throw e;
+      });
+  }
+  const a = await Promise.allSettled([first]).then(([r]) => r);
+  const b = second ? (await Promise.allSettled([second]))[0] : undefined;
   if (a.status === "rejected") throw a.reason;
-  if (b.status === "rejected") throw b.reason;
-  return { other: a.value.other, rels: [a.value.rels, b.value] };
+  if (b?.status === "rejected") throw b.reason;
+  return { other: a.value.other, rels: b ? [a.value.rels, b.value] : [a.value.rels] };
 }
 
-async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] | null, parallel: boolean): Promise<Raw> {
+/**
+ * pg_class rows from which "auto" reads with two sessions: about 500 tables with
+ * their indexes, TOAST tables and sequences. Below it, the second connection and
+ * the second planning of each query cost more than the halved deparsing saves.
+ */
+const PARALLEL_MIN_CLASSES = 4000;
+
+async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] | null, parallel: boolean | "auto"): Promise<Raw> {
   const p1: Params = [schemas ? JSON.stringify(schemas) : null];
   const p2: Params = [...p1, tables ? JSON.stringify(tables) : null];
   // Sent back to back on one connection: postgres.js pipelines them.
@@ -281,7 +306,7 @@ async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] |
   if (!parallel) fetched = await serial();
   else {
     try {
-      fetched = await fetchParallel(db, p1, p2, !!tables);
+      fetched = await fetchParallel(db, p1, p2, !!tables, parallel === "auto" ? PARALLEL_MIN_CLASSES : 0);
     } catch (e) {
       if (!(e instanceof NoSnapshotExport)) throw e;
       fetched = await serial();

@@ -353,16 +353,17 @@ describe("inspectSchema on the fixture", () => {
 });
 
 describe("two sessions on one snapshot, streamed output", () => {
-  test("a pool of two reads the catalog in two halves: the same result as one session", async () => {
+  test("a pool of two reads the catalog in two halves: the same result as one session (and as auto, one session here)", async () => {
     const url = await fixtureDatabase("schema_par");
     const two = connect(url, { max: 2 });
     try {
       const serial = await inspectSchema(two, { parallel: false });
-      const parallel = await inspectSchema(two);
+      const parallel = await inspectSchema(two, { parallel: true });
       expect(parallel).toEqual(serial);
+      expect(await inspectSchema(two)).toEqual(serial);
       // Both sessions ran: the second one imported the first one's snapshot.
       expect(parallel.schemas.flatMap((s) => s.tables).length).toBe(serial.schemas.flatMap((s) => s.tables).length);
-      const filtered = await inspectSchema(two, { tables: ["app.contacts", "users"] });
+      const filtered = await inspectSchema(two, { tables: ["app.contacts", "users"], parallel: true });
       expect(filtered).toEqual(await inspectSchema(two, { tables: ["app.contacts", "users"], parallel: false }));
     } finally {
       await close(two);
@@ -377,7 +378,7 @@ describe("two sessions on one snapshot, streamed output", () => {
       await withSql(url, (sql) => sql.unsafe(Array.from({ length: 40 }, (_, i) => `create table app.extra_${i} (id int primary key);`).join("\n")));
       const before = await inspectSchema(two);
       const creating = withSql(url, (sql) => sql.unsafe("create table app.late (id int primary key)"));
-      const during = await inspectSchema(two);
+      const during = await inspectSchema(two, { parallel: true });
       await creating;
       const names = (r: SchemaResult) => r.schemas.flatMap((s) => s.tables.map((t) => `${t.schema}.${t.name}`));
       // Either the whole table (columns, constraints, index) or none of it.
