@@ -17,7 +17,7 @@ import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from ".
 import { facts as databaseFacts } from "../../core/db/recreate-facts.ts";
 import { CheckError, EveError, ExitCode, InterruptedError } from "../../core/errors.ts";
 import { apply, describeFailure, type Prepared } from "./apply.ts";
-import { diff, fingerprint, schemasOf, signature, signatureDistance, type Difference, type Exclude, type Fingerprint, type Signature } from "./fingerprint.ts";
+import { classCounts, counts, diff, fingerprint, sameCounts, schemasOf, signature, signatureDistance, type Difference, type Exclude, type Signature } from "./fingerprint.ts";
 import { ensureHistoryTable } from "./history.ts";
 
 export interface AdoptOptions {
@@ -56,57 +56,64 @@ export async function adopt(db: Db, o: AdoptOptions): Promise<AdoptDecision> {
   const t0 = performance.now();
   const [me] = await db`select current_schema() as schema, current_setting('search_path') as search_path, current_database() as name`;
   const target = { schema: me!.schema as string, searchPath: me!.search_path as string, name: me!.name as string };
-  const targetSig = await signature(db, o.exclude);
-  let targetFp: Fingerprint | undefined;
-  const targetFingerprint = async () => (targetFp ??= await fingerprint(db, o.exclude));
+  // The target's side of each check, read once (the costlier ones only when first needed).
+  const targetClasses = await classCounts(db, o.exclude);
+  const lazy = <T>(f: () => Promise<T>) => {
+    let p: Promise<T> | undefined;
+    return () => (p ??= f());
+  };
+  const targetCounts = lazy(() => counts(db, o.exclude));
+  const targetSig = lazy(() => signature(db, o.exclude));
+  const targetFp = lazy(() => fingerprint(db, o.exclude));
 
-  const sigs: Signature[] = [];
+  const n = o.files.length;
   const scopes: Set<string>[] = [];
   const matches: number[] = [];
-  const n = o.files.length;
   let shadowName = "";
+  // Pass 1: replay every file; after each, checks from cheapest to exact, each only when the previous agreed.
   await withShadow(db, o, target, async (shadow, name) => {
     shadowName = name;
+    let passed = false; // did the relation counts of the previous prefix agree?
     const check = async (k: number) => {
-      const sig = await signature(shadow, SHADOW_EXCLUDE);
-      const scope = schemasOf(sig);
-      scope.add(target.schema);
-      sigs[k] = sig;
+      if (k > 0 && !passed && classNeutral(o.files[k - 1]!)) {
+        // This file cannot change the relations or schemas: the counts still disagree.
+        scopes[k] = scopes[k - 1]!;
+        return;
+      }
+      const classes = await classCounts(shadow, SHADOW_EXCLUDE);
+      const scope = schemasOf(classes).add(target.schema);
       scopes[k] = scope;
-      if (signatureDistance(sig, targetSig, scope) !== 0) return;
-      if (diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFingerprint(), scope).length === 0) matches.push(k);
+      passed = sameCounts(classes, targetClasses, scope);
+      if (!passed) return;
+      if (!sameCounts(await counts(shadow, SHADOW_EXCLUDE), await targetCounts(), scope)) return;
+      if (signatureDistance(await signature(shadow, SHADOW_EXCLUDE), await targetSig(), scope) !== 0) return;
+      if (diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFp(), scope).length === 0) matches.push(k);
     };
     await check(0);
     await applyAll(shadow, o, n, check);
   });
 
   if (!matches.length) {
-    // The closest prefix by signature (ties: the longest), then its exact difference on a rebuilt shadow.
+    // No match (the rare path): replay again with a name-level signature after every file to find the
+    // closest prefix (fewest differing object names; ties: the longest), then once more up to it for the exact difference.
+    const sigs: Signature[] = [];
+    await withShadow(db, o, target, async (shadow) => {
+      const record = async (k: number) => void (sigs[k] = await signature(shadow, SHADOW_EXCLUDE));
+      await record(0);
+      await applyAll(shadow, o, n, record);
+    });
     let closest = 0;
     let best = Infinity;
     for (let k = 0; k <= n; k++) {
-      const d = signatureDistance(sigs[k]!, targetSig, scopes[k]!);
+      const d = signatureDistance(sigs[k]!, await targetSig(), scopes[k]!);
       if (d <= best) [best, closest] = [d, k];
     }
     let differences: Difference[] = [];
     await withShadow(db, o, target, async (shadow) => {
       await applyAll(shadow, o, closest);
-      differences = diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFingerprint(), scopes[closest]!);
+      differences = diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFp(), scopes[closest]!);
     });
-    const at = closest === 0 ? "before the first file (an empty schema)" : `after ${closest} file${closest === 1 ? "" : "s"} (${o.files[closest - 1]!.file.name})`;
-    const listed = differences.slice(0, MAX_LISTED).map((d) => `  ${d.change === "missing" ? "-" : d.change === "extra" ? "+" : "~"} ${d.change} ${d.kind} ${d.name}`);
-    if (differences.length > MAX_LISTED) listed.push(`  … and ${differences.length - MAX_LISTED} more`);
-    const example = o.files[Math.max(closest, 1) - 1]!.file.version;
-    throw new CheckError(
-      "E_ADOPT_NO_MATCH",
-      `the database has objects but no migration history, and its schema matches the result of no prefix of the ${n} migration file${n === 1 ? "" : "s"}; ` +
-        `closest: ${at}, ${differences.length} object${differences.length === 1 ? "" : "s"} differ${differences.length === 1 ? "s" : ""} (- missing from the database, + extra in it, ~ different)`,
-      {
-        context: listed,
-        hint: `if you know which files were applied, record them without running them with --baseline VERSION (e.g. --baseline ${example}); nothing was written`,
-        details: { closest: { files: closest, file: closest ? o.files[closest - 1]!.file.name : null }, differences: differences.slice(0, 100), differenceCount: differences.length },
-      },
-    );
+    throw noMatch(o, closest, differences);
   }
 
   const matched = matches[matches.length - 1]!;
@@ -115,8 +122,41 @@ export async function adopt(db: Db, o: AdoptOptions): Promise<AdoptDecision> {
   while (matches.includes(first - 1)) first--;
   const assumed = o.files.slice(first, matched).map((m) => m.file.name);
   const scope = scopes[matched]!;
-  const ignoredSchemas = [...schemasOf(targetSig)].filter((s) => !scope.has(s)).sort();
+  const ignoredSchemas = [...schemasOf(targetClasses)].filter((s) => !scope.has(s)).sort();
   return { matched, matches, assumed, ignoredSchemas, shadow: shadowName, durationMs: Math.round(performance.now() - t0) };
+}
+
+function noMatch(o: AdoptOptions, closest: number, differences: Difference[]): CheckError {
+  const n = o.files.length;
+  const at = closest === 0 ? "before the first file (an empty schema)" : `after ${closest} file${closest === 1 ? "" : "s"} (${o.files[closest - 1]!.file.name})`;
+  const listed = differences.slice(0, MAX_LISTED).map((d) => `  ${d.change === "missing" ? "-" : d.change === "extra" ? "+" : "~"} ${d.change} ${d.kind} ${d.name}`);
+  if (differences.length > MAX_LISTED) listed.push(`  … and ${differences.length - MAX_LISTED} more`);
+  const example = o.files[Math.max(closest, 1) - 1]!.file.version;
+  return new CheckError(
+    "E_ADOPT_NO_MATCH",
+    `the database has objects but no migration history, and its schema matches the result of no prefix of the ${n} migration file${n === 1 ? "" : "s"}; ` +
+      `closest: ${at}, ${differences.length} object${differences.length === 1 ? "" : "s"} differ${differences.length === 1 ? "s" : ""} (- missing from the database, + extra in it, ~ different)`,
+    {
+      context: listed,
+      hint: `if you know which files were applied, record them without running them with --baseline VERSION (e.g. --baseline ${example}); nothing was written`,
+      details: { closest: { files: closest, file: closest ? o.files[closest - 1]!.file.name : null }, differences: differences.slice(0, 100), differenceCount: differences.length },
+    },
+  );
+}
+
+/**
+ * Statements that never create or drop a relation, index, sequence or schema
+ * (pg_class and pg_namespace counts stay the same). INSERT/UPDATE/DELETE are
+ * assumed not to fire triggers that do DDL.
+ */
+const CLASS_NEUTRAL = new Set([
+  "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CreateFunctionStmt", "AlterFunctionStmt", "CommentStmt", "GrantStmt",
+  "GrantRoleStmt", "AlterDefaultPrivilegesStmt", "CreateTrigStmt", "CreatePolicyStmt", "AlterPolicyStmt", "CreateEnumStmt",
+  "AlterEnumStmt", "CreateDomainStmt", "AlterDomainStmt", "VariableSetStmt", "TransactionStmt", "AlterOwnerStmt", "CreateRoleStmt",
+]);
+
+function classNeutral(m: Prepared): boolean {
+  return m.statements.every((s) => CLASS_NEUTRAL.has(s.type));
 }
 
 /** The shadow's own history rows go to a temporary table, outside every compared schema. */
@@ -192,7 +232,8 @@ async function withShadow(
     o.onShadow?.({ phase: "create", name, files: o.files.length });
     shadow = connect(withDatabase(serverUrl, name), { applicationName: "eve migrate (shadow)" });
     // The target's search_path (it may come from ALTER DATABASE, which the shadow lacks).
-    await shadow`select set_config('search_path', ${target.searchPath}, false)`.catch((e) => {
+    // A scratch database: commits need not wait for the WAL flush.
+    await shadow`select set_config('search_path', ${target.searchPath}, false), set_config('synchronous_commit', 'off', false)`.catch((e) => {
       throw shadowConnectError(e, serverUrl, !!o.shadowUrl);
     });
     await ensureHistoryTable(shadow, SHADOW_HISTORY, { versionNum: like.versionNum, schema: "pg_temp", tableExists: false, hasExtraColumns: true });

@@ -20,7 +20,7 @@
  * Definitions are read with search_path = pg_catalog, so every user name is
  * schema-qualified the same way in both databases whatever the sessions' paths.
  */
-import type { Db } from "../../core/db/index.ts";
+import { quoteLiteral, type Db } from "../../core/db/index.ts";
 
 export interface FingerprintEntry {
   schema: string;
@@ -45,8 +45,9 @@ export interface Exclude {
 }
 
 const USER_NS = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'`;
+/** Not a member of an extension (refclassid first: the planner reads the few member rows by index, not all of pg_depend). */
 const NOT_EXT = (cls: string, oid: string) =>
-  `not exists (select 1 from pg_depend d where d.classid = '${cls}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+  `not exists (select 1 from pg_depend d where d.refclassid = 'pg_extension'::regclass and d.classid = '${cls}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
 
 /** Relations in scope (user schemas, not extension members, not the history table). */
 const RELS = `
@@ -161,7 +162,7 @@ objs(schema, kind, name, def) as (
 select schema, kind, name, md5(coalesce(def, '')) as hash from objs
 where schema is not null and schema not in ('pg_catalog', 'information_schema') and schema !~ '^pg_(toast|temp)'`;
 
-/** The cheap signature: names (and column types) only, aggregated per schema and kind. */
+/** The cheap signature: names (and column types) only, aggregated per schema and kind. Independent of search_path. */
 const SIGNATURE_SQL = `
 with ${RELS}, ${TYPES},
 objs(schema, kind, name) as (
@@ -169,8 +170,9 @@ objs(schema, kind, name) as (
   union all
   select r.nspname, 'rel ' || r.relkind::text, r.qname from rels r
   union all
-  select r.nspname, 'column', r.qname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
+  select r.nspname, 'column', r.qname || '.' || a.attname || ' ' || tn.nspname || '.' || ty.typname || ' ' || a.atttypmod || ' ' || a.attnotnull
   from rels r join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
+  join pg_type ty on ty.oid = a.atttypid join pg_namespace tn on tn.oid = ty.typnamespace
   union all
   select r.nspname, 'constraint', r.qname || '.' || co.conname || ' ' || co.contype::text from rels r join pg_constraint co on co.conrelid = r.oid
   union all
@@ -193,6 +195,50 @@ select schema, kind, count(*)::int as count, sum(hashtext(name)::bigint)::text a
        array_to_string(array_agg(hashtext(name) order by hashtext(name)), ',') as hashes
 from objs group by schema, kind`;
 
+/** Object counts per schema and kind: the cheapest necessary condition (equal fingerprints have equal counts). */
+const COUNTS_SQL = `
+with rels as (
+  select c.oid, c.relkind, n.nspname
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where ${USER_NS} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f', 'c')
+    and not (n.nspname = $1 and c.relname = $2)
+    and ${NOT_EXT("pg_class", "c.oid")}
+)
+select nspname as schema, 'rel ' || relkind::text as kind, count(*)::int as count from rels group by 1, 2
+union all
+select r.nspname, 'column', count(*)::int from rels r join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped group by 1
+union all
+select r.nspname, 'constraint', count(*)::int from rels r join pg_constraint co on co.conrelid = r.oid group by 1
+union all
+select r.nspname, 'index', count(*)::int from rels r join pg_index i on i.indrelid = r.oid group by 1
+union all
+select r.nspname, 'trigger', count(*)::int from rels r join pg_trigger tg on tg.tgrelid = r.oid and not tg.tgisinternal group by 1
+union all
+select r.nspname, 'policy', count(*)::int from rels r join pg_policy po on po.polrelid = r.oid group by 1
+union all
+select n.nspname, 'proc', count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where ${USER_NS} and ${NOT_EXT("pg_proc", "p.oid")} group by 1
+union all
+select n.nspname, 'schema', 1 from pg_namespace n where ${USER_NS}
+union all
+select n.nspname, 'extension', count(*)::int from pg_extension x join pg_namespace n on n.oid = x.extnamespace group by 1`;
+
+/**
+ * Relations per schema and kind, and the schemas: one small scan of pg_class,
+ * cheap enough to run after every file replayed on the shadow.
+ */
+const CLASS_COUNTS_SQL = `
+select n.nspname as schema, 'rel ' || c.relkind::text as kind, count(*)::int as count
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where ${USER_NS} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f', 'c', 'i', 'I')
+  and not (n.nspname = $1 and c.relname = $2)
+  and not (c.relkind in ('i', 'I') and c.oid in (select indexrelid from pg_index where indrelid in (
+    select c2.oid from pg_class c2 join pg_namespace n2 on n2.oid = c2.relnamespace where n2.nspname = $1 and c2.relname = $2)))
+  and ${NOT_EXT("pg_class", "c.oid")}
+group by 1, 2
+union all
+select n.nspname, 'schema', 1 from pg_namespace n where ${USER_NS}`;
+
 /** Run a catalog read with search_path = pg_catalog (every user name comes out schema-qualified). */
 async function catalogRead<T>(db: Db, sql: string, ex: Exclude): Promise<T[]> {
   return (await db.begin(async (tx) => {
@@ -209,7 +255,8 @@ export async function fingerprint(db: Db, ex: Exclude): Promise<Fingerprint> {
 }
 
 export async function signature(db: Db, ex: Exclude): Promise<Signature> {
-  const rows = await catalogRead<{ schema: string; kind: string; count: number; sum: string; hashes: string }>(db, SIGNATURE_SQL, ex);
+  // One round trip (a prepared statement): this runs after every file replayed on the shadow.
+  const rows = (await db.unsafe(inline(SIGNATURE_SQL, ex), [], { prepare: true })) as unknown as Array<{ schema: string; kind: string; count: number; sum: string; hashes: string }>;
   const sig: Signature = new Map();
   for (const r of rows) {
     sig.set(`${r.schema}\u0000${r.kind}`, { schema: r.schema, count: r.count, sum: r.sum, hashes: Int32Array.from(r.hashes.split(","), Number) });
@@ -217,8 +264,37 @@ export async function signature(db: Db, ex: Exclude): Promise<Signature> {
   return sig;
 }
 
+export type Counts = Map<string, { schema: string; count: number }>;
+
+/** Object counts per schema and kind (columns, constraints, functions, …). */
+export async function counts(db: Db, ex: Exclude): Promise<Counts> {
+  return countsOf(db, COUNTS_SQL, ex);
+}
+
+/** Relations per schema and kind, and every user schema (scope). The cheapest check. */
+export async function classCounts(db: Db, ex: Exclude): Promise<Counts> {
+  return countsOf(db, CLASS_COUNTS_SQL, ex);
+}
+
+async function countsOf(db: Db, sql: string, ex: Exclude): Promise<Counts> {
+  const rows = (await db.unsafe(inline(sql, ex), [], { prepare: true })) as unknown as Array<{ schema: string; kind: string; count: number }>;
+  return new Map(rows.map((r) => [`${r.schema}\u0000${r.kind}`, { schema: r.schema, count: r.count }]));
+}
+
+/** Equal within `scope`. */
+export function sameCounts(a: Counts, b: Counts, scope: Set<string>): boolean {
+  for (const [k, x] of a) if (scope.has(x.schema) && b.get(k)?.count !== x.count) return false;
+  for (const [k, y] of b) if (scope.has(y.schema) && a.get(k)?.count !== y.count) return false;
+  return true;
+}
+
+/** The exclusion inlined, not bound: a statement without parameters is planned once (generic plan). */
+function inline(sql: string, ex: Exclude): string {
+  return sql.replaceAll("$1", quoteLiteral(ex.schema)).replaceAll("$2", quoteLiteral(ex.table));
+}
+
 /** The user schemas a fingerprint or signature mentions. */
-export function schemasOf(x: Fingerprint | Signature): Set<string> {
+export function schemasOf(x: Fingerprint | Signature | Counts): Set<string> {
   return new Set([...x.values()].map((v) => v.schema));
 }
 

@@ -5,8 +5,8 @@ import { freshDatabase } from "../../helpers/db.ts";
 
 const open: Db[] = [];
 afterAll(async () => {
-  for (const d of open) await close(d);
-});
+  await Promise.all(open.map((d) => close(d, 1)));
+}, 30_000);
 
 async function db(...sql: string[]): Promise<Db> {
   const d = connect(await freshDatabase("fp"));
