@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
 # eve snapshot / restore against raw pg_dump / pg_restore, measured in the same run.
 #
-# A throwaway cluster (scripts/pg.ts) holds a pgbench database at SCALE (default 50); a
+# A throwaway cluster (scripts/pg.ts) holds pgbench databases at each of SCALES (default
+# "1 20 50": the small database shows the fixed costs, the large ones the throughput); a
 # real S3 server (s3rver, test/helpers/s3.ts) runs on loopback. For PAIRS alternating
-# pairs (default 10) it times:
+# pairs (default 6) at each scale it times:
 #   snapshot  raw `pg_dump -Fc -f FILE`  vs  `eve db snapshot` to the file store and to s3rver
 #             (verification on: the dump is read back by pg_restore while uploading)
 #   restore   raw `pg_restore -d FRESH FILE`  vs  `eve db restore --snapshot ID --force`
-#             into a fresh database (safety snapshot, scratch database, swap: all included)
-#   --jobs    raw `pg_restore -j JOBS`  vs  `eve db restore --jobs JOBS`
-# and prints medians, ratios against the targets, and eve's peak RSS. Then it repeats
-# the snapshot legs at BIG_SCALE (default 200) with BIG_PAIRS pairs (default 3) and one
-# restore pair, to show that eve's memory does not grow with the database.
+#             into a fresh (empty) database: eve restores into it in one transaction
+#   --jobs    raw `pg_restore -j JOBS`  vs  `eve db restore --jobs JOBS` (fresh database:
+#             scratch database, swap and drop included)
+#   swap      raw `pg_restore --clean --if-exists --single-transaction` over a populated copy
+#             vs  `eve db restore --skip-safety-snapshot` over one (scratch database, swap,
+#             drop of the old one: the fixed costs of replacing a live database), at scales
+#             up to SWAP_MAX_SCALE (default 20)
+# and prints medians, ratios against the targets, and eve's peak RSS. BIG_SCALE (default 0:
+# off; e.g. 200) repeats the snapshot legs with BIG_PAIRS pairs (default 3) and one restore
+# pair, to show that eve's memory does not grow with the database.
 # Both sides run the same client binaries (the newest /usr/lib/postgresql/*/bin, also
 # passed to eve as EVE_PG_BIN) and eve runs as a compiled binary, as shipped.
 #
-#   bash bench/snapshot.sh                      # scale 50, 10 pairs, then scale 200
-#   SCALE=10 PAIRS=3 BIG_SCALE=0 bash bench/snapshot.sh   # quick check, no big run
+#   bash bench/snapshot.sh                          # scales 1, 20, 50; 6 pairs each
+#   SCALES=1 PAIRS=3 bash bench/snapshot.sh         # quick check
+#   BIG_SCALE=200 bash bench/snapshot.sh            # plus the memory run at scale 200
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUN=$ROOT/node_modules/.bin/bun
-SCALE=${SCALE:-50}
-PAIRS=${PAIRS:-10}
+SCALES=${SCALES:-${SCALE:-1 20 50}}
+PAIRS=${PAIRS:-6}
 JOBS=${JOBS:-2}
-BIG_SCALE=${BIG_SCALE:-200}
+SWAP_MAX_SCALE=${SWAP_MAX_SCALE:-20}
+BIG_SCALE=${BIG_SCALE:-0}
 BIG_PAIRS=${BIG_PAIRS:-3}
 WORK=$(mktemp -d /tmp/eve-bench-snapshot.XXXXXX)
 PG_PID=""
@@ -79,16 +87,21 @@ fresh_db() { psql_admin -c "drop database if exists \"$1\" with (force)" -c "cre
 
 RESULTS=$WORK/results.csv
 : >"$RESULTS"
-# timed LABEL SCALE cmd...: run once, append "label,scale,seconds,maxrss_kb" (rss: the largest process of the tree).
+# timed LABEL SCALE cmd...: run once, append "label,scale,seconds,maxrss_kb" (wall clock to the
+# nanosecond; rss: the largest process of the tree, from /usr/bin/time, which wraps both sides).
 timed() {
   local label=$1 scale=$2
   shift 2
-  if ! /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >"$WORK/out" 2>"$WORK/err"; then
+  local t0 t1 secs rss
+  t0=$(date +%s.%N)
+  if ! /usr/bin/time -f "%M" -o "$WORK/t" "$@" >"$WORK/out" 2>"$WORK/err"; then
     echo "FAILED: $label: $*" >&2
     cat "$WORK/err" >&2
     exit 1
   fi
-  read -r secs rss <"$WORK/t"
+  t1=$(date +%s.%N)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+  rss=$(tail -1 "$WORK/t")
   echo "$label,$scale,$secs,$rss" >>"$RESULTS"
 }
 
@@ -122,14 +135,21 @@ run_scale() {
     log "scale $scale: restore pair $i/$restore_pairs"
     local legs=(raw eve rawj evej)
     [ $((i % 2)) -eq 0 ] && legs=(eve raw evej rawj)
+    if [ "$scale" -le "$SWAP_MAX_SCALE" ]; then
+      if [ $((i % 2)) -eq 0 ]; then legs+=(evec rawc); else legs+=(rawc evec); fi
+    fi
     local leg
     for leg in "${legs[@]}"; do
       fresh_db "r_$leg"
+      # The swap legs replace a populated database (a copy of the source, loaded untimed).
+      case $leg in rawc | evec) "$PGBIN/pg_restore" -d "$BASE/r_$leg" "$WORK/raw.dump" ;; esac
       case $leg in
         raw) timed "restore raw pg_restore" "$scale" "$PGBIN/pg_restore" -d "$BASE/r_raw" "$WORK/raw.dump" ;;
         eve) timed "restore eve" "$scale" "$EVE" db restore --url "$BASE/r_eve" --store "$fstore" --snapshot "$id" --source-url "$src" --force ;;
         rawj) timed "restore raw pg_restore -j" "$scale" "$PGBIN/pg_restore" -j "$JOBS" -d "$BASE/r_rawj" "$WORK/raw.dump" ;;
         evej) timed "restore eve --jobs" "$scale" "$EVE" db restore --url "$BASE/r_evej" --store "$fstore" --snapshot "$id" --source-url "$src" --force --jobs "$JOBS" ;;
+        rawc) timed "restore raw pg_restore --clean" "$scale" "$PGBIN/pg_restore" --clean --if-exists --single-transaction -d "$BASE/r_rawc" "$WORK/raw.dump" ;;
+        evec) timed "restore eve swap" "$scale" "$EVE" db restore --url "$BASE/r_evec" --store "$fstore" --snapshot "$id" --source-url "$src" --force --skip-safety-snapshot ;;
       esac
       psql_admin -c "drop database if exists \"r_$leg\" with (force)" 2>/dev/null
     done
@@ -139,14 +159,14 @@ run_scale() {
 }
 
 START=$(date +%s)
-run_scale "$SCALE" "$PAIRS" "$PAIRS"
+for sc in $SCALES; do run_scale "$sc" "$PAIRS" "$PAIRS"; done
 [ "$BIG_SCALE" -gt 0 ] && run_scale "$BIG_SCALE" "$BIG_PAIRS" 1
 ELAPSED=$(($(date +%s) - START))
 
 SERVER=$(psql_admin -At -c "show server_version")
-python3 - "$RESULTS" "$SCALE" "$BIG_SCALE" "$PAIRS" "$BIG_PAIRS" "$JOBS" "$ELAPSED" "$SERVER" "$(nproc)" <<'EOF'
+python3 - "$RESULTS" "$SCALES" "$BIG_SCALE" "$PAIRS" "$BIG_PAIRS" "$JOBS" "$ELAPSED" "$SERVER" "$(nproc)" <<'EOF'
 import csv, statistics, sys
-path, scale, big, pairs, big_pairs, jobs, elapsed, server, cpus = sys.argv[1:]
+path, scales, big, pairs, big_pairs, jobs, elapsed, server, cpus = sys.argv[1:]
 rows = list(csv.reader(open(path)))
 def sel(label, sc):
     return [(float(r[2]), int(r[3])) for r in rows if r[0] == label and r[1] == sc]
@@ -157,10 +177,11 @@ print(f"\neve snapshot/restore vs raw pg_dump/pg_restore — PostgreSQL {server}
 legs = [
     ("snapshot → file store (verified)", "snapshot raw pg_dump", "snapshot eve file", 1.10),
     ("snapshot → s3rver (verified)", "snapshot raw pg_dump", "snapshot eve s3", 1.25),
-    ("restore (swap, safety snapshot)", "restore raw pg_restore", "restore eve", 1.10),
-    (f"restore --jobs {jobs}", "restore raw pg_restore -j", "restore eve --jobs", 1.10),
+    ("restore into a fresh database", "restore raw pg_restore", "restore eve", 1.10),
+    (f"restore --jobs {jobs} (swap)", "restore raw pg_restore -j", "restore eve --jobs", 1.10),
+    ("replace a populated db (swap)", "restore raw pg_restore --clean", "restore eve swap", 1.10),
 ]
-for sc, n in ((scale, pairs), (big, big_pairs)):
+for sc, n in [(s, pairs) for s in scales.split()] + [(big, big_pairs)]:
     if not any(r[1] == sc for r in rows):
         continue
     print(f"\npgbench scale {sc}: medians of {n} alternating runs per leg (restore legs at scale {big}: 1 run)" if sc == big else f"\npgbench scale {sc}: medians of {n} alternating runs per leg")
@@ -170,9 +191,9 @@ for sc, n in ((scale, pairs), (big, big_pairs)):
         if r is None or e is None:
             continue
         ratio = e / r
-        print(f"  {name:36} {r:7.2f}s {e:7.2f}s {ratio:6.2f}x  <= {target:.2f}x {'ok' if ratio <= target else 'MISSED'}")
+        print(f"  {name:36} {r:7.3f}s {e:7.3f}s {ratio:6.2f}x  <= {target:.2f}x {'ok' if ratio <= target else 'MISSED'}")
 print("\npeak RSS of eve (largest process of its tree, /usr/bin/time %M; target <= 150 MB):")
-for sc in (scale, big):
+for sc in scales.split() + [big]:
     eve_rows = [r for r in rows if r[1] == sc and " eve" in r[0]]
     if not eve_rows:
         continue

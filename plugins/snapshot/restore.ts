@@ -131,8 +131,15 @@ async function restoreInto(
   t0: number,
   setMaint: (m: { db: Db; name: string }) => void,
 ): Promise<RestoreResult> {
-  // The maintenance connection (for the swap) opens while the target is inspected.
+  // The maintenance connection (for the swap) opens, and the snapshot's table of contents is
+  // read (any pg_restore that reads the archive will do), while the target is inspected.
   const maintP = openMaintenance(o.url).catch(() => null);
+  const dumpMajor = parsePgVersion(rec.pgDumpVersion)?.major ?? 0;
+  const keep: Preserve = { owners: o.owners !== false, acl: o.acl !== false };
+  const archiveP = findPgTool("pg_restore", { env: o.env, minMajor: dumpMajor }).then((tool) =>
+    readArchive(db, tool, { store: o.store, rec }, o.env, keep.acl, o.tmpDir, o.signal),
+  );
+  archiveP.catch(() => {}); // awaited below, unless the inspection failed first
   const [target, empty] = await Promise.all([inspectTarget(db), isEmptyDatabase(db)]).catch(async (e) => {
     const m = await maintP;
     if (m) await close(m.db, 0);
@@ -166,7 +173,6 @@ async function restoreInto(
   }
   trace("maintenance connection");
   onEvent({ type: "strategy", strategy, reason });
-  const dumpMajor = parsePgVersion(rec.pgDumpVersion)?.major ?? 0;
   const serverMajor = majorFromVersionNum(target.versionNum);
   const pgRestore = await findPgTool("pg_restore", {
     env: o.env,
@@ -195,8 +201,7 @@ async function restoreInto(
 
   // Owners and grants: refuse before anything changes when they cannot be applied here.
   trace("pg_restore located");
-  const keep: Preserve = { owners: o.owners !== false, acl: o.acl !== false };
-  const archive = await readArchive(db, pgRestore, { store: o.store, rec }, o.env, keep.acl, o.tmpDir, o.signal);
+  const archive = await archiveP;
   const { superuser } = await checkRoles(db, archive, keep, target.name);
   if (strategy === "in_place" && !superuser) await checkEmptyable(db, target.name);
   const plan = passes(archive, keep, superuser);

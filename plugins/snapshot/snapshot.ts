@@ -98,7 +98,20 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
     error: null,
     writer: o.writer,
   };
-  await writeRecord(o.store, rec);
+  // pg_dump connects and reads the catalog while the in-progress record is written; nothing
+  // reaches the store before that record exists (the dump waits in its pipe).
+  const secrets = secretsOf(o.url);
+  const conn = connArgs(o.url, o.env);
+  const dump = spawnTool(tools.pgDump.path, ["--format=custom", "--no-password", `--dbname=${conn.dbname}`], { env: conn.env, signal: o.signal });
+  const verify = o.verify !== false;
+  const checker = verify ? spawnTool(tools.pgRestore.path, ["--file=/dev/null"], { env: o.env, stdin: "pipe", stdout: "ignore", signal: o.signal }) : null;
+  try {
+    await writeRecord(o.store, rec);
+  } catch (e) {
+    dump.kill();
+    checker?.kill();
+    throw e;
+  }
   trace("in-progress record written");
   onEvent({ type: "started", record: { ...rec } });
 
@@ -114,11 +127,6 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
     void save();
   }, o.heartbeatMs ?? HEARTBEAT_MS);
 
-  const secrets = secretsOf(o.url);
-  const conn = connArgs(o.url, o.env);
-  const dump = spawnTool(tools.pgDump.path, ["--format=custom", "--no-password", `--dbname=${conn.dbname}`], { env: conn.env, signal: o.signal });
-  const verify = o.verify !== false;
-  const checker = verify ? spawnTool(tools.pgRestore.path, ["--file=/dev/null"], { env: o.env, stdin: "pipe", stdout: "ignore", signal: o.signal }) : null;
   const t0 = Date.now();
   // Housekeeping while the dump runs: mark stale in-progress records failed (ours is alive, so never touched).
   const sweep = listRecords(o.store)
