@@ -49,12 +49,19 @@ with recursive
 rels(oid, via, depth) as (
   select c.oid, null::name, 0 from pg_catalog.pg_class c where c.relname = any($2::text[])
   union
-  select d.refobjid, coalesce(r.via, c.relname), r.depth + 1
+  select n.oid, coalesce(r.via, c.relname), r.depth + 1
   from rels r
   join pg_catalog.pg_class c on c.oid = r.oid
-  join runs u on u.rel = r.oid
-  join pg_catalog.pg_depend d on d.classid = u.classid and d.objid = u.objid
-    and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid <> r.oid
+  cross join lateral (
+    select d.refobjid as oid
+    from runs u
+    join pg_catalog.pg_depend d on d.classid = u.classid and d.objid = u.objid
+      and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid <> r.oid
+    where u.rel = r.oid
+    union all
+    -- Partitions and inheritance children are read with their parent.
+    select i.inhrelid from pg_catalog.pg_inherits i where i.inhparent = r.oid
+  ) n
   where r.depth < 32
 ),
 runs(rel, classid, objid) as (
@@ -180,13 +187,13 @@ function privilegeSummary(s: Record<string, string | boolean>, yes: (v: unknown)
 function refusalFor(f: Found, foreign: ReadonlySet<string>): string | undefined {
   if (f.kind === "F") return undefined;
   const obj = `${f.schema}.${f.name}`;
-  const via = f.op ? `operator ${f.op} runs ` : f.via ? `${f.via} (a view) ${f.kind === "r" ? "reads" : "calls"} ` : "";
+  const via = f.op ? `operator ${f.op} runs ` : f.via ? `${f.via} ${f.kind === "r" ? "reads" : "calls"} ` : "";
   if (f.kind === "r") return f.via ? `${via}${obj}, a foreign table, which ${Category.foreignTable}` : `${obj} is a foreign table, which ${Category.foreignTable}`;
   // Calls of built-ins leave no pg_depend row (pg_catalog is pinned): read the definition.
   if (f.kind === "v" || f.kind === "p") {
     const called = deniedWord(f.src);
     const what = f.kind === "v" ? `${obj} (a view)` : `a row-level security policy of ${obj}`;
-    return called ? `${f.via ? `${f.via} (a view) reads ` : ""}${what}, which calls ${called.word}(), which ${called.category}` : undefined;
+    return called ? `${f.via ? `${f.via} reads ` : ""}${what}, which calls ${called.word}(), which ${called.category}` : undefined;
   }
   const ext = f.ext ? deniedExtension(f.ext) : undefined;
   if (ext) return `${via}${obj}() belongs to extension ${f.ext}, which ${ext}`;

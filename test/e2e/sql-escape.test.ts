@@ -97,6 +97,11 @@ beforeAll(async () => {
       create foreign table host_file (line text) server files options (filename '${hostFile}');
       create view v_foreign as select * from host_file;
       create view v_nested as select * from v_foreign;
+      create table measurements (at date, line text) partition by range (at);
+      create table measurements_local partition of measurements for values from ('2020-01-01') to ('2030-01-01');
+      create foreign table measurements_remote partition of measurements for values from ('1900-01-01') to ('2020-01-01') server files options (filename '${hostFile}');
+      create table plain_parent (line text);
+      create foreign table child_remote () inherits (plain_parent) server files options (filename '${hostFile}');
       create view v_kill as select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = 'eve-escape-victim';
       create view v_outer as select * from v_kill;
       create schema util;
@@ -287,10 +292,12 @@ describe("effects outside the transaction", () => {
     [/opens its own connection/, "select public.DBLINK_CONNECT('c', 'dbname=postgres')"],
     [/opens its own connection/, "select postgres_fdw_get_connections()"],
     [/reads through a foreign-data wrapper/, "select * from host_file"],
-    [/v_foreign \(a view\) reads public\.host_file, a foreign table/, "select count(*) from v_foreign"],
+    [/v_foreign reads public\.host_file, a foreign table/, "select count(*) from v_foreign"],
     [/reads public\.host_file, a foreign table/, "select * from v_nested"],
+    [/measurements reads public\.measurements_remote, a foreign table/, "select count(*) from measurements where at > '2021-01-01'"],
+    [/plain_parent reads public\.child_remote, a foreign table/, "select * from plain_parent"],
     [/public\.v_kill \(a view\), which calls pg_terminate_backend\(\), which signals other sessions/, "select * from v_kill"],
-    [/v_outer \(a view\) reads public\.v_kill \(a view\), which calls pg_terminate_backend/, "select * from v_outer"],
+    [/v_outer reads public\.v_kill \(a view\), which calls pg_terminate_backend/, "select * from v_outer"],
     [/signals other sessions/, `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/signals other sessions/, `select pg_catalog."pg_terminate_backend"(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/signals other sessions/, `select PG_CATALOG.Pg_Cancel_Backend(pid) from pg_stat_activity where application_name = 'eve-escape-victim'`],
@@ -303,7 +310,7 @@ describe("effects outside the transaction", () => {
     [/operator =!> runs util\.kill_pair\(\) calls pg_terminate_backend\(\)/, `select 1 operator(util.=!>) pid from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/operator =!> runs util\.kill_pair\(\)/, `set search_path = util, public; select 1 =!> pid from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/a row-level security policy of public\.guarded, which calls pg_terminate_backend\(\), which signals other sessions/, "select count(*) from guarded"],
-    [/guarded2 \(a view\) calls util\.kill_pair\(\) calls pg_terminate_backend|util\.kill_pair\(\) calls pg_terminate_backend/, "select * from guarded2"],
+    [/guarded2 calls util\.kill_pair\(\) calls pg_terminate_backend|util\.kill_pair\(\) calls pg_terminate_backend/, "select * from guarded2"],
     [/util\.run\(\) runs dynamic SQL, and the statement passes it text naming pg_terminate_backend\(\)/, `select util.run('select pg_terminate_backend(' || pid || ')') from pg_stat_activity where application_name = 'eve-escape-victim'`],
     [/util\.run\(\) runs dynamic SQL, and the statement passes it text naming copy … to program/, `select util.run($$copy (select 1) to program 'touch ${marker}'$$)`],
     [/util\.shell\(\) runs COPY … TO PROGRAM, which runs a program on the server/, `select util.shell('touch ${marker}')`],
