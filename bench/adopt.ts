@@ -10,11 +10,10 @@
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import postgres from "postgres";
 import { startCluster } from "../test/helpers/pg.ts";
 import { tempDir } from "../test/helpers/fs.ts";
 import { generateHistory, writeHistory } from "./adopt-history.ts";
-import { fmt, median, must, report, timed } from "./lib.ts";
+import { fmt, median, must, report, scratchDatabases, timed } from "./lib.ts";
 
 const root = resolve(import.meta.dir, "..");
 const eve = process.env.EVE_BIN ? [process.env.EVE_BIN] : [process.execPath, join(root, "cli/main.ts")];
@@ -28,18 +27,7 @@ writeHistory(dir, history);
 
 const cluster = await startCluster();
 const psql = join(cluster.binDir, "psql");
-const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
-let n = 0;
-async function freshDb(): Promise<string> {
-  const name = `bench_${n++}`;
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(cluster.url);
-  u.pathname = "/" + name;
-  return u.toString();
-}
-async function dropDb(url: string) {
-  await admin.unsafe(`drop database ${new URL(url).pathname.slice(1)} with (force)`);
-}
+const dbs = scratchDatabases(cluster.url);
 function psqlPrefix(url: string): void {
   // One psql session, files in order, autocommit (CREATE INDEX CONCURRENTLY runs as it would by hand).
   const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, ...history.slice(0, prefix).flatMap((f) => ["-f", join(dir, f.name)])];
@@ -56,9 +44,9 @@ console.log(
 );
 const t = { adopt: [] as number[], plain: [] as number[], detect: [] as number[] };
 for (let p = 0; p < pairs; p++) {
-  const adoptUrl = await freshDb();
+  const adoptUrl = await dbs.fresh();
   psqlPrefix(adoptUrl);
-  const plainUrl = await freshDb();
+  const plainUrl = await dbs.fresh();
   const order = p % 2 === 0 ? (["adopt", "plain"] as const) : (["plain", "adopt"] as const);
   for (const which of order) {
     const r = runEve(which === "adopt" ? adoptUrl : plainUrl);
@@ -71,11 +59,11 @@ for (let p = 0; p < pairs; p++) {
       t.detect.push(doc.adoption.durationMs);
     } else if (doc.adoption !== null || doc.applied.length !== count) throw new Error("plain apply did not apply every file");
   }
-  await dropDb(adoptUrl);
-  await dropDb(plainUrl);
+  await dbs.drop(adoptUrl);
+  await dbs.drop(plainUrl);
   process.stderr.write(`pair ${p + 1}/${pairs}: adopt ${fmt(t.adopt[p]!)} (detection ${fmt(t.detect[p]!)}), plain ${fmt(t.plain[p]!)}\n`);
 }
 console.log(`detection (shadow replay of ${count} files + fingerprints), median: ${fmt(median(t.detect))}`);
 report(`adoption run at ${prefix}/${count} vs plain apply of ${count}`, { name: "adopt", ms: t.adopt }, { name: "plain", ms: t.plain }, 2.0);
-await admin.end();
+await dbs.end();
 cluster.stop();

@@ -3,6 +3,7 @@
  * Benchmarks print figures; they never assert on time.
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import postgres from "postgres";
 
 export interface Timed {
   ms: number;
@@ -51,4 +52,23 @@ export function report(label: string, a: { name: string; ms: number[] }, b: { na
     `${label}: ${a.name} ${fmt(ma)} vs ${b.name} ${fmt(mb)} (n=${a.ms.length}) → ratio ${ratio.toFixed(3)}; median pair ratio ${median(pairRatios).toFixed(3)}${verdict}`,
   );
   return ratio;
+}
+
+/** Numbered scratch databases on a bench cluster: create one (its URL), drop one. */
+export function scratchDatabases(adminUrl: string) {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  let n = 0;
+  return {
+    async fresh(): Promise<string> {
+      const name = `bench_${n++}`;
+      await admin.unsafe(`create database ${name}`);
+      const u = new URL(adminUrl);
+      u.pathname = "/" + name;
+      return u.toString();
+    },
+    async drop(url: string): Promise<void> {
+      await admin.unsafe(`drop database ${new URL(url).pathname.slice(1)} with (force)`);
+    },
+    end: () => admin.end(),
+  };
 }

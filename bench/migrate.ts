@@ -8,10 +8,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import postgres from "postgres";
 import { startCluster } from "../test/helpers/pg.ts";
 import { tempDir } from "../test/helpers/fs.ts";
-import { fmt, median, must, report, timed } from "./lib.ts";
+import { fmt, median, must, report, scratchDatabases, timed } from "./lib.ts";
 
 const root = resolve(import.meta.dir, "..");
 const eve = join(root, "dist/eve");
@@ -55,18 +54,9 @@ for (let i = 1; i <= count; i++) {
 writeFileSync(join(dir, "all.sql"), "CREATE TABLE psql_migrations (version text primary key);\n" + all.join(""));
 
 const cluster = await startCluster();
-const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
-let n = 0;
-async function freshDb(): Promise<string> {
-  const name = `bench_${n++}`;
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(cluster.url);
-  u.pathname = "/" + name;
-  return u.toString();
-}
-async function dropDb(url: string) {
-  await admin.unsafe(`drop database ${new URL(url).pathname.slice(1)}`);
-}
+const dbs = scratchDatabases(cluster.url);
+const freshDb = dbs.fresh;
+const dropDb = dbs.drop;
 
 const env = { ...process.env, NO_COLOR: "1" };
 const runEve = (url: string) => must(timed(eve, ["db", "migrate", "--url", url, "--path", migDir], { env }), "eve migrate");
@@ -115,5 +105,5 @@ report("cold start eve --version / dbmate --help", { name: "eve", ms: cold.eve }
 const rss = timed(eve, ["db", "migrate", "--url", applied, "--path", migDir], { env, rss: true });
 console.log(`eve peak RSS, no-op over ${count} files: ${((rss.maxRssKb ?? 0) / 1024).toFixed(1)} MiB`);
 
-await admin.end();
+await dbs.end();
 cluster.stop();
