@@ -128,6 +128,17 @@ async function damage(url: string): Promise<void> {
   );
 }
 
+/** Run `fn` while `member` is a member of `roles`. */
+async function asMemberOf<T>(member: Role, roles: Role[], fn: () => Promise<T>): Promise<T> {
+  const names = roles.map(q).join(", ");
+  await withSql(await adminUrl(), (sql) => sql.unsafe(`grant ${names} to ${q(member)}`));
+  try {
+    return await fn();
+  } finally {
+    await withSql(await adminUrl(), (sql) => sql.unsafe(`revoke ${names} from ${q(member)}`));
+  }
+}
+
 /** What the reader role can see, connected as itself. */
 async function readerView(url: string): Promise<Record<string, unknown>> {
   return withSql(reader.urlFor(url), async (sql) => {
@@ -201,14 +212,11 @@ describe("restore keeps owners and privileges", () => {
       const asOwner = owner.urlFor(url);
       const rec = await snap(url, store); // taken by a superuser: the owner may not read app's tables
       await damage(url);
-      await withSql(await adminUrl(), (sql) => sql.unsafe(`grant ${q(app)}, ${q(audit)} to ${q(owner)}`));
-      try {
-        const result = await restoreSnapshot({ url: asOwner, store, id: rec.id, sourceKey: rec.sourceKey, safetySnapshot: true, tmpDir: tmpdir(), ...engineBase() });
-        expect(result.strategy).toBe("in_place");
-        expect(result.notRestored).toEqual([]);
-      } finally {
-        await withSql(await adminUrl(), (sql) => sql.unsafe(`revoke ${q(app)}, ${q(audit)} from ${q(owner)}`));
-      }
+      const result = await asMemberOf(owner, [app, audit], () =>
+        restoreSnapshot({ url: asOwner, store, id: rec.id, sourceKey: rec.sourceKey, safetySnapshot: true, tmpDir: tmpdir(), ...engineBase() }),
+      );
+      expect(result.strategy).toBe("in_place");
+      expect(result.notRestored).toEqual([]);
       expect(await fingerprint(url)).toEqual(fp);
       expect(await readerView(url)).toEqual(view);
     });
@@ -220,14 +228,11 @@ describe("restore keeps owners and privileges", () => {
     const asCreator = creator.urlFor(url);
     const rec = await snap(url, store);
     await damage(url);
-    await withSql(await adminUrl(), (sql) => sql.unsafe(`grant ${q(app)}, ${q(audit)} to ${q(creator)}`));
-    try {
-      const result = await restoreSnapshot({ url: asCreator, store, id: rec.id, safetySnapshot: false, jobs: 2, tmpDir: tmpdir(), ...engineBase() });
-      expect(result.strategy).toBe("swap");
-      expect(result.notRestored).toEqual([]);
-    } finally {
-      await withSql(await adminUrl(), (sql) => sql.unsafe(`revoke ${q(app)}, ${q(audit)} from ${q(creator)}`));
-    }
+    const result = await asMemberOf(creator, [app, audit], () =>
+      restoreSnapshot({ url: asCreator, store, id: rec.id, safetySnapshot: false, jobs: 2, tmpDir: tmpdir(), ...engineBase() }),
+    );
+    expect(result.strategy).toBe("swap");
+    expect(result.notRestored).toEqual([]);
     expect(await fingerprint(url)).toEqual(fp);
   });
 
@@ -256,8 +261,7 @@ describe("restore keeps owners and privileges", () => {
     expect(await fingerprint(url)).toEqual(damaged);
 
     // Emptying the target in place would drop app's objects (the owner is no member of app): refused too.
-    await withSql(await adminUrl(), (sql) => sql.unsafe(`grant ${q(audit)} to ${q(owner)}`));
-    try {
+    await asMemberOf(owner, [audit], async () => {
       const err3 = await restoreSnapshot({ ...base, owners: false }).then(() => null, (e) => e);
       expect(err3).toMatchObject({ code: "E_RESTORE_PRIVILEGE" });
       expect(err3.message).toContain(`cannot empty database ${nameOf(url)} for an in-place restore: it holds objects owned by ${app.name}`);
@@ -275,9 +279,7 @@ describe("restore keeps owners and privileges", () => {
       expect(after.schema).toContain(`GRANT SELECT,INSERT ON TABLE app.orders TO ${reader.name};`);
       expect(after.largeObjects[0]).toContain(` ${owner.name} {`);
       expect(after.rows).toEqual(fp.rows);
-    } finally {
-      await withSql(await adminUrl(), (sql) => sql.unsafe(`revoke ${q(audit)} from ${q(owner)}`));
-    }
+    });
   });
 
   test("roles missing on the target are named and refused before anything changes; --no-owner --no-acl restores and says what was left out", async () => {
