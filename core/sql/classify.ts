@@ -27,15 +27,22 @@ const readOnlySettings = new Set(["default_transaction_read_only", "transaction_
 
 /**
  * Settings that change how the server reads SQL text (string literals and
- * bytes): the gate parses with the defaults, so they are pinned at session
- * start and may not change. `SET NAMES` is client_encoding.
+ * bytes): the gate parses with the defaults, so these are pinned at session
+ * start (startup parameters, verified on the session) and may not change.
+ * `SET NAMES` is client_encoding.
  */
-export const parsingSettings: Readonly<Record<string, string>> = {
+export const pinnedSettings: Readonly<Record<string, string>> = {
   standard_conforming_strings: "on",
   client_encoding: "UTF8",
-  backslash_quote: "safe_encoding",
-  escape_string_warning: "on",
 };
+
+/**
+ * Settings that may not change without --write: the pinned ones, and two that
+ * touch how literals are read but need no pin (with UTF8, backslash_quote on
+ * and safe_encoding read the same; off only makes the server reject more;
+ * escape_string_warning only warns).
+ */
+const parsingSettings = new Set([...Object.keys(pinnedSettings), "backslash_quote", "escape_string_warning"]);
 
 /** Why a function is refused without --write: the categories named in refusals. */
 export const Category = {
@@ -171,7 +178,7 @@ function variableSetRefusal(n: Record<string, unknown>): string | undefined {
     return name === "transaction" ? "SET TRANSACTION can make the transaction read-write" : "SET SESSION CHARACTERISTICS can make transactions read-write";
   }
   if (readOnlySettings.has(name)) return `${verb} ${name} changes the read-only setting`;
-  if (name in parsingSettings) return `${verb} ${name} changes how the server reads the SQL text that follows`;
+  if (parsingSettings.has(name)) return `${verb} ${name} changes how the server reads the SQL text that follows`;
   return undefined;
 }
 
@@ -179,7 +186,7 @@ function variableSetRefusal(n: Record<string, unknown>): string | undefined {
 function guardedSetting(name: string): string | undefined {
   const n = name.toLowerCase();
   if (readOnlySettings.has(n)) return "changes the read-only setting";
-  if (n in parsingSettings) return "changes how the server reads the SQL text that follows";
+  if (parsingSettings.has(n)) return "changes how the server reads the SQL text that follows";
   return undefined;
 }
 

@@ -16,7 +16,7 @@
  */
 import type { ReservedDb } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
-import { Category, deniedExtension, deniedFunction, parsingSettings } from "../../core/sql/classify.ts";
+import { Category, deniedExtension, deniedFunction, pinnedSettings } from "../../core/sql/classify.ts";
 import { describe, type SqlPlan } from "./plan.ts";
 import { guard } from "./statement.ts";
 
@@ -112,7 +112,7 @@ const SETTINGS_SQL = `
 select
   current_setting('default_transaction_read_only') as default_transaction_read_only,
   current_setting('transaction_read_only') as transaction_read_only,
-  ${Object.keys(parsingSettings).map((k) => `current_setting('${k}') as ${k}`).join(",\n  ")},
+  ${Object.keys(pinnedSettings).map((k) => `current_setting('${k}') as ${k}`).join(",\n  ")},
   session_user::text as role,
   (select coalesce(bool_or(r.rolsuper), false) from pg_catalog.pg_roles r where pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER')) as superuser,
   (select coalesce(bool_or(r.rolreplication), false) from pg_catalog.pg_roles r where pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER')) as replication,
@@ -136,7 +136,7 @@ export interface CheckContext {
 export async function serverCheck(x: CheckContext, plan: SqlPlan): Promise<void> {
   const settings = (await query(x, SETTINGS_SQL, []))[0] as Record<string, string | boolean>;
   const yes = (v: unknown) => v === true || v === "t";
-  for (const [name, want] of Object.entries({ default_transaction_read_only: "on", transaction_read_only: "on", ...parsingSettings })) {
+  for (const [name, want] of Object.entries({ default_transaction_read_only: "on", transaction_read_only: "on", ...pinnedSettings })) {
     const got = String(settings[name]);
     if (got.toLowerCase() !== want.toLowerCase()) {
       throw new EveError("E_READ_ONLY", `the session has ${name} = ${got}; read-only mode needs ${want}`, ExitCode.failed, {

@@ -22,7 +22,7 @@
  * the server and ends every wait.
  */
 import type { ConnectOptions, Db, ReservedDb } from "../../core/db/index.ts";
-import { parsingSettings } from "../../core/sql/classify.ts";
+import { pinnedSettings } from "../../core/sql/classify.ts";
 import { serverCheck } from "./check.ts";
 import { failure } from "./failure.ts";
 import { planSql, type PlannedStatement, type SqlPlan } from "./plan.ts";
@@ -74,7 +74,7 @@ const DEFAULT_BATCH = 2000;
  * parameters; changing them later is refused, and serverCheck verifies them).
  */
 export function sessionOptions(write: boolean): ConnectOptions {
-  return { rawTypes: true, readOnly: !write, ...(write ? {} : { startupParameters: { ...parsingSettings } }) };
+  return { rawTypes: true, readOnly: !write, ...(write ? {} : { startupParameters: { ...pinnedSettings } }) };
 }
 
 /** Run the SQL. Refusals and usage problems throw before anything is sent. */

@@ -35,13 +35,15 @@ export default defineCommand<Opts>({
     "\n" +
     "Read-only (default) is a safety gate against mistakes, not a permission boundary. The\n" +
     "session starts with default_transaction_read_only=on and with the settings that decide how\n" +
-    "the server reads SQL text pinned (standard_conforming_strings=on, client_encoding=UTF8,\n" +
-    "backslash_quote=safe_encoding); all statements run in one READ ONLY transaction that is\n" +
-    "rolled back, each sent alone (extended protocol) as exactly the text that was checked, so\n" +
-    "writes fail at the server. Refused before anything runs (exit 4, code E_READ_ONLY):\n" +
-    "  - what could end or lift the read-only transaction: transaction control, DO, CALL,\n" +
-    "    SET/RESET/set_config() of the read-only or the pinned settings (SET NAMES included) or\n" +
-    "    with a computed name, RESET ALL, SET TRANSACTION, SET SESSION CHARACTERISTICS;\n" +
+    "the server reads SQL text pinned (standard_conforming_strings=on, client_encoding=UTF8);\n" +
+    "all statements run in one READ ONLY transaction that is rolled back, each sent alone\n" +
+    "(extended protocol) as exactly the text that was checked, so writes fail at the server.\n" +
+    "Refused before anything runs (exit 4, code E_READ_ONLY):\n" +
+    "  - what could end or lift the read-only transaction, or change how the server reads the\n" +
+    "    text after it: transaction control, DO, CALL, SET/RESET/set_config() of the read-only\n" +
+    "    settings, of standard_conforming_strings, client_encoding (SET NAMES), backslash_quote\n" +
+    "    or escape_string_warning, or with a computed name, RESET ALL, SET TRANSACTION,\n" +
+    "    SET SESSION CHARACTERISTICS;\n" +
     "  - statements that act outside it: ALTER SYSTEM, COPY FROM / TO a file or program, LOCK,\n" +
     "    VACUUM, ANALYZE, CLUSTER, REINDEX, CHECKPOINT, LOAD;\n" +
     "  - functions, by category: runs SQL given as text (query_to_xml, ts_stat, crosstab…),\n" +
