@@ -121,7 +121,10 @@ export async function runSql(db: Db, req: SqlRequest, sink: ResultSink, plan?: S
     }
     running = undefined;
     if (inTransaction) {
-      await step(c.unsafe(p.mode === "read-only" ? "rollback" : "commit") as unknown as Promise<unknown>);
+      // A COMMIT is waited for even after an abort: once sent it may land, and
+      // the run must not report a rollback that did not happen.
+      if (p.mode === "read-only") await step(c.unsafe("rollback") as unknown as Promise<unknown>);
+      else await c.unsafe("commit");
       inTransaction = false;
     }
   } catch (e) {
