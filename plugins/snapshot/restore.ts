@@ -9,10 +9,13 @@
  * roles exist and that the restoring role may act as them); with --no-owner
  * they go to the target's owner, with --no-acl grants are skipped, and the
  * result says so.
+ * An empty target (nothing to keep, no sessions worth ending) is restored into
+ * directly by one pg_restore --single-transaction, without a scratch database.
  * The object's size and sha256 are checked while streaming; the swap (or the
  * in-place commit) happens only after they matched. A safety snapshot of the
  * target is taken first (in swap mode alongside the scratch restore: the
- * target is untouched until the swap, which waits for it).
+ * target is untouched until the swap, which waits for it; none of an empty
+ * target). `--debug` prints when each step ended (trace.ts).
  */
 import { close, connect, mapDbError, parseDbUrl, ping, type Db } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
