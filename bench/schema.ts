@@ -11,22 +11,23 @@
  * both (/usr/bin/time %M). Both read the same database on the same server; pg_dump
  * is the server's own version.
  *   SIZES=1000,5000,10000 PAIRS=5 bash bench/schema.sh
- * Run through bench/schema.sh, which builds the binary (EVE_BIN).
+ * eve is dist/eve (bench/schema.sh builds it when missing) or EVE_BIN.
  */
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
 import { startCluster } from "../test/helpers/pg.ts";
-import { median, report } from "./lib.ts";
+import { median, must, report, timed } from "./lib.ts";
 import { populate } from "./schema-populate.ts";
 
 const env = process.env;
 const SIZES = (env.SIZES ?? "1000,5000,10000").split(",").map(Number);
 const PAIRS = Number(env.PAIRS ?? 5);
-const EVE = env.EVE_BIN;
-if (!EVE || !existsSync(EVE)) throw new Error("set EVE_BIN to a compiled eve (bash bench/schema.sh builds one)");
-const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+const EVE = env.EVE_BIN ?? join(resolve(import.meta.dir, ".."), "dist/eve");
+if (!existsSync(EVE)) throw new Error(`no eve binary at ${EVE}: run bun build.ts (bash bench/schema.sh does) or set EVE_BIN`);
+const RSS = existsSync("/usr/bin/time");
 
 const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
@@ -39,14 +40,8 @@ interface Run {
 function run(cmd: string, args: string[]): Run {
   const devnull = openSync("/dev/null", "w");
   try {
-    const [file, argv] = TIME ? [TIME, ["-f", "__RSS__%M", cmd, ...args]] : [cmd, args];
-    const t0 = performance.now();
-    const r = spawnSync(file, argv, { stdio: ["ignore", devnull, "pipe"], maxBuffer: 1 << 26 });
-    const ms = performance.now() - t0;
-    const stderr = String(r.stderr ?? "");
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${stderr.slice(0, 2000)}`);
-    const m = /__RSS__(\d+)/.exec(stderr);
-    return { ms, rssKb: m ? Number(m[1]) : undefined };
+    const t = must(timed(cmd, args, { rss: RSS, stdio: ["ignore", devnull, "pipe"] }), `${cmd} ${args.slice(0, 2).join(" ")}`);
+    return { ms: t.ms, rssKb: t.maxRssKb };
   } finally {
     closeSync(devnull);
   }

@@ -224,8 +224,12 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-/** Raised when the server cannot export a snapshot (then one session does everything). */
-class NoSnapshotExport extends Error {}
+/**
+ * The second session could not start: the server cannot export a snapshot (some
+ * poolers, old standbys) or refused the connection (max_connections). One session
+ * then does everything.
+ */
+class NoSecondSession extends Error {}
 
 /**
  * Two sessions on one exported snapshot, each reading half the relations: the
@@ -236,6 +240,7 @@ async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean
   const snapshot = deferred<string>();
   const imported = deferred<void>();
   let second: Promise<RelationRows> | undefined;
+  let importedDone = false;
   const first = db
     .begin(TX, async (tx) => {
       let id: string;
@@ -245,7 +250,7 @@ async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean
         id = row!.id as string;
         classes = row!.classes as number;
       } catch (e) {
-        throw new NoSnapshotExport(String(e));
+        throw new NoSecondSession(String(e));
       }
       const q = queryOn(tx);
       // A small catalog is read faster by one session than by two.
@@ -254,6 +259,7 @@ async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean
         return { other, rels };
       }
       second = startSecond();
+      second.catch(() => {}); // settled and read below, after the first session
       snapshot.resolve(id);
       const work = Promise.all([otherQueries(q, p1, p2, withTables), relationQueries(q, p2, 2, 0)]);
       // The exporting transaction must stay open until the other session has imported.
@@ -270,12 +276,15 @@ async function fetchParallel(db: Db, p1: Params, p2: Params, withTables: boolean
         const id = await snapshot.promise;
         if (!/^[0-9A-F-]+$/i.test(id)) throw new Error(`unexpected snapshot id ${id}`);
         await tx.unsafe(`set transaction snapshot '${id}'`);
+        importedDone = true;
         imported.resolve();
         return relationQueries(queryOn(tx), p2, 2, 1);
       })
       .catch((e) => {
-        imported.reject(e);
-        throw e;
+        const before = !importedDone;
+        const err = before ? new NoSecondSession(String(e)) : e;
+        imported.reject(err);
+        throw err;
       });
   }
   const a = await Promise.allSettled([first]).then(([r]) => r);
@@ -308,7 +317,7 @@ async function fetchCatalog(db: Db, schemas: string[] | null, tables: string[] |
     try {
       fetched = await fetchParallel(db, p1, p2, !!tables, parallel === "auto" ? PARALLEL_MIN_CLASSES : 0);
     } catch (e) {
-      if (!(e instanceof NoSnapshotExport)) throw e;
+      if (!(e instanceof NoSecondSession)) throw e;
       fetched = await serial();
     }
   }
@@ -569,11 +578,24 @@ function toTrigger(t: RawTrigger): Trigger {
 }
 
 function toSequence(s: RawSequence): Sequence {
-  const { oid: _oid, ownerSchema, ownerTable, ownerColumn, identity, ...rest } = s as RawSequence & { oid?: number };
+  const { ownerSchema, ownerTable, ownerColumn } = s;
+  // Keys in the order of the zod schema.
   return {
-    ...rest,
+    schema: s.schema,
+    name: s.name,
+    type: s.type,
+    start: s.start,
+    increment: s.increment,
+    min: s.min,
+    max: s.max,
+    cache: s.cache,
+    cycle: s.cycle,
+    lastValue: s.lastValue,
     ownedBy: ownerTable && ownerColumn ? { schema: ownerSchema!, table: ownerTable, column: ownerColumn } : null,
-    identity: !!identity,
+    identity: !!s.identity,
+    owner: s.owner,
+    comment: s.comment,
+    privileges: s.privileges,
   };
 }
 

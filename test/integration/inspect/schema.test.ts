@@ -370,6 +370,24 @@ describe("two sessions on one snapshot, streamed output", () => {
     }
   });
 
+  test("when the second session is refused (role connection limit 1), one session reads everything", async () => {
+    const url = await fixtureDatabase("schema_one");
+    const role = `inspect_one_${process.pid}`;
+    await withSql(url, (sql) => sql.unsafe(`create role ${role} login password 'one-pw' connection limit 1; grant pg_read_all_data to ${role}`));
+    const u = new URL(url);
+    u.username = role;
+    u.password = "one-pw";
+    const one = connect(u.toString(), { max: 2 });
+    try {
+      const r = await inspectSchema(one, { parallel: true });
+      expect(r.schemas.map((s) => s.name)).toEqual(["app", "public"]);
+      expect(schema(r, "app").tables.map((t) => t.name)).toEqual(schema(full, "app").tables.map((t) => t.name));
+    } finally {
+      await close(one);
+      await withSql(url, (sql) => sql.unsafe(`drop owned by ${role}; drop role ${role}`)).catch(() => {});
+    }
+  });
+
   test("a snapshot that sees a table created after it started does not show it in either half", async () => {
     const url = await fixtureDatabase("schema_snap");
     const two = connect(url, { max: 2 });
