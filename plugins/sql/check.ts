@@ -17,7 +17,7 @@
 import type { ReservedDb } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
 import { Category, deniedExtension, deniedFunction, pinnedSettings } from "../../core/sql/classify.ts";
-import { describe, type SqlPlan } from "./plan.ts";
+import { describe, sourceExcerpt, type SqlPlan } from "./plan.ts";
 import { guard } from "./statement.ts";
 
 interface Found {
@@ -128,6 +128,8 @@ export interface CheckContext {
   signal?: AbortSignal;
   setCurrent(q?: { cancel(): unknown }): void;
   source: string;
+  /** The whole SQL text (for the source line shown with a refusal). */
+  text: string;
   /** Receives the one-line notice for a privileged role. */
   notice?: (line: string) => void;
 }
@@ -170,6 +172,7 @@ export async function serverCheck(x: CheckContext, plan: SqlPlan): Promise<void>
     throw new EveError("E_READ_ONLY", `refused ${describe(target, plan.statements.length, x.source)}: ${why}`, ExitCode.failed, {
       hint: "nothing was run; --write allows it (the statements then run read-write)",
       details: { statement: target.index, line: target.stmt.line, column: target.stmt.column, reason: why },
+      context: sourceExcerpt(x.text, target.stmt.start),
     });
   }
 }

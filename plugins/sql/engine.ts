@@ -105,7 +105,7 @@ export async function runSql(db: Db, req: SqlRequest, sink: ResultSink, plan?: S
       await step(c.unsafe(p.mode === "read-only" ? "begin read only" : "begin") as unknown as Promise<unknown>);
       inTransaction = true;
     }
-    if (p.mode === "read-only") await serverCheck({ ...exec, source, notice: req.notice }, p);
+    if (p.mode === "read-only") await serverCheck({ ...exec, source, text: req.text, notice: req.notice }, p);
     for (const s of p.statements) {
       if (signal?.aborted) throw abortError(signal);
       running = s;
