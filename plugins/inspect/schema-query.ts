@@ -445,8 +445,12 @@ function build(raw: Raw, schemas: string[] | null, tables: string[] | null): Sch
   for (const s of raw.sequences) entry(s.schema).sequences.push(toSequence(s));
   for (const f of raw.functions) entry(f.schema).functions.push(toRoutine(f));
   let list = [...entries.values()];
-  // With --table, schemas holding none of the named objects are noise.
-  if (tables) list = list.filter((s) => s.tables.length || s.views.length || s.materializedViews.length || s.sequences.length);
+  // With --table, schemas holding none of the named objects (or of the types and collations their columns use) are noise.
+  if (tables) {
+    list = list.filter((s) =>
+      [s.tables, s.views, s.materializedViews, s.sequences, s.enums, s.domains, s.compositeTypes, s.rangeTypes, s.collations].some((l) => l.length),
+    );
+  }
   return {
     database: raw.meta.database,
     serverVersion: raw.meta.server_version.split(" ")[0]!,

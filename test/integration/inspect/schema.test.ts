@@ -454,6 +454,28 @@ describe("filters", () => {
     expect(app.defaultPrivileges).toEqual([]);
   });
 
+  test("--table keeps the schema of a type its columns use, with just that type", async () => {
+    const url = await freshDatabase("schema_xtype");
+    await withSql(url, (sql) =>
+      sql.unsafe(`
+        create schema types; create schema data;
+        create domain types.code as text check (value <> '');
+        create domain types.unused as int;
+        create table data.items (id int primary key, code types.code[]);
+        create table data.other (id int);`),
+    );
+    const conn = connect(url);
+    try {
+      const r = await inspectSchema(conn, { tables: ["items"] });
+      expect(r.schemas.map((s) => [s.name, s.tables.map((t) => t.name), s.domains.map((d) => d.name)])).toEqual([
+        ["data", ["items"], []],
+        ["types", [], ["code"]],
+      ]);
+    } finally {
+      await close(conn);
+    }
+  });
+
   test("--table repeated, qualified names, views and sequences", async () => {
     const r = await inspectSchema(db, { tables: ["public.events", "app.active_users", "invoice_number"] });
     expect(r.schemas.map((s) => [s.name, s.tables.map((t) => t.name), s.views.map((v) => v.name), s.sequences.map((q) => q.name)])).toEqual([
