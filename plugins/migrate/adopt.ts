@@ -12,7 +12,7 @@
  * creates (a platform's auth/storage schemas, say) are not compared, and are
  * reported as ignored.
  */
-import { createDatabaseSql, derivedName, dropDatabase } from "../../core/db/admin.ts";
+import { createDatabaseSql, dropDatabase } from "../../core/db/admin.ts";
 import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from "../../core/db/index.ts";
 import { facts as databaseFacts } from "../../core/db/recreate-facts.ts";
 import { CheckError, EveError, ExitCode, InterruptedError } from "../../core/errors.ts";
@@ -32,8 +32,8 @@ export interface AdoptOptions {
   /** The target's history table, left out of the comparison. */
   exclude: Exclude;
   signal?: AbortSignal;
-  /** The shadow database was created, dropped, or could not be dropped (`error`). */
-  onShadow?: (e: { phase: "create" | "drop" | "leftover"; name: string; files: number; error?: string }) => void;
+  /** The shadow database was created, dropped, or could not be dropped (`error`); swept: one left by a killed run was dropped. */
+  onShadow?: (e: { phase: "create" | "drop" | "leftover" | "swept"; name: string; files: number; error?: string }) => void;
 }
 
 export interface AdoptDecision {
@@ -194,13 +194,13 @@ async function applyAll(shadow: Db, o: AdoptOptions, upTo: number, after?: (k: n
 async function withShadow(
   db: Db,
   o: AdoptOptions,
-  target: { name: string; searchPath: string },
+  target: { searchPath: string },
   fn: (shadow: Db, name: string) => Promise<void>,
 ): Promise<void> {
   const serverUrl = o.shadowUrl ?? o.url;
   const maint = o.shadowUrl ? connect(o.shadowUrl, { applicationName: "eve migrate (shadow)" }) : db;
-  const stamp = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-  const name = derivedName(target.name, `_eve_shadow_${stamp}`);
+  // Opaque (only [a-z0-9_]): nothing of the target's name, so it needs no quoting or URL encoding anywhere.
+  const name = `eve_shadow_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
   let created = false;
   let shadow: Db | undefined;
   let versionNum = 130000;
@@ -210,6 +210,7 @@ async function withShadow(
       throw shadowConnectError(e, serverUrl, !!o.shadowUrl);
     });
     versionNum = s!.version_num as number;
+    await sweepLeftovers(maint, versionNum, o);
     const like = { ...f, owner: s!.me as string, versionNum, tablespace: "pg_default", connectionLimit: -1 };
     try {
       await maint.unsafe(createDatabaseSql(name, like));
@@ -246,6 +247,28 @@ async function withShadow(
         .catch((e) => o.onShadow?.({ phase: "leftover", name, files: o.files.length, error: mapDbError(e, serverUrl).message }));
     }
     if (maint !== db) await close(maint, 0).catch(() => {});
+  }
+}
+
+/** Shadows are left only by a killed eve: older than this and unused, they are dropped. */
+const LEFTOVER_AGE_MS = 10 * 60_000;
+
+/**
+ * Drop shadow databases that interrupted runs (kill -9) left behind: the name
+ * carries its creation time; one older than LEFTOVER_AGE_MS with no session
+ * is nobody's. Best effort: one the role may not drop is reported, not fatal.
+ */
+async function sweepLeftovers(maint: Db, versionNum: number, o: AdoptOptions): Promise<void> {
+  const rows = await maint`
+    select d.datname from pg_database d
+    where d.datname ~ '^eve_shadow_[0-9a-z]+_[0-9a-z]+$'
+      and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)`.catch(() => []);
+  for (const { datname } of rows) {
+    const born = parseInt(String(datname).split("_")[2]!, 36);
+    if (!(Date.now() - born > LEFTOVER_AGE_MS)) continue;
+    await dropDatabase(maint, datname as string, versionNum, { ifExists: true })
+      .then(() => o.onShadow?.({ phase: "swept", name: datname as string, files: o.files.length }))
+      .catch((e) => o.onShadow?.({ phase: "leftover", name: datname as string, files: o.files.length, error: mapDbError(e).message }));
   }
 }
 

@@ -56,7 +56,7 @@ export type MigrateEvent =
   | { type: "start"; name: string }
   | { type: "applied"; item: AppliedItem }
   /** Adoption: the shadow database was created, dropped, or left behind (error). */
-  | { type: "shadow"; phase: "create" | "drop" | "leftover"; name: string; files: number; error?: string };
+  | { type: "shadow"; phase: "create" | "drop" | "leftover" | "swept"; name: string; files: number; error?: string };
 
 export type Reporter = (e: MigrateEvent) => void;
 

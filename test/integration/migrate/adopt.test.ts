@@ -151,6 +151,49 @@ describe("adopting a history applied by psql", () => {
     expect(r.notices.join("\n")).toContain("not compared: platform");
   }, 180_000);
 
+  test("a database restored from a schema dump (other OIDs, creation order, no dropped-column gaps) is adopted whole", async () => {
+    const { url, db } = await target(0);
+    const dump = spawnSync(join(pgBinDir(), "pg_dump"), ["--no-owner", "-d", (await target(N)).url], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const restore = spawnSync(join(pgBinDir(), "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url], { input: dump.stdout, encoding: "utf8" });
+    expect(restore.status).toBe(0);
+    const r = await migrate(db, await readMigrationDir(dir), { database: "t", directory: dir, url });
+    expect(r.adoption).toMatchObject({ matched: N });
+    expect(r.applied.every((a) => a.kind === "adopted")).toBe(true);
+  }, 180_000);
+
+  test("the shadow's name is opaque: nothing of a long, mixed-case target name", async () => {
+    const dbName = `Adopt-$Target_${"Z".repeat(60)}`.slice(0, 63);
+    const admin = await adminUrl();
+    await withSql(admin, (sql) => sql.unsafe(`create database "${dbName}"`));
+    const u = new URL(admin);
+    u.pathname = "/" + dbName;
+    made.push(u.toString());
+    psqlApply(u.toString(), 12);
+    const db = connect(u.toString());
+    open.push(db);
+    const r = await migrate(db, await readMigrationDir(dir), { database: "t", directory: dir, url: u.toString() });
+    expect(r.adoption!.matched).toBe(12);
+    expect(r.adoption!.shadow).toMatch(/^eve_shadow_[a-z0-9_]+$/);
+    expect(await shadowsLeft()).toEqual([]);
+  }, 180_000);
+
+  test("shadows left by killed runs are swept when old and unused; a young one is left alone", async () => {
+    const admin = await adminUrl();
+    const old = `eve_shadow_${(Date.now() - 11 * 60_000).toString(36)}_killed`;
+    const young = `eve_shadow_${Date.now().toString(36)}_running`;
+    await withSql(admin, async (sql) => {
+      await sql.unsafe(`create database ${old}`);
+      await sql.unsafe(`create database ${young}`);
+    });
+    const { url, db } = await target(3);
+    const events: MigrateEvent[] = [];
+    await migrate(db, await readMigrationDir(dir), { database: "t", directory: dir, url }, (e) => events.push(e));
+    expect(events.filter((e) => e.type === "shadow" && e.phase === "swept").map((e) => (e as { name: string }).name)).toEqual([old]);
+    const left = await withSql(admin, async (sql) => (await sql`select datname from pg_database where datname like 'eve_shadow%' order by 1`).map((r) => r.datname));
+    expect(left).toEqual([young]);
+    await withSql(admin, (sql) => sql.unsafe(`drop database ${young}`));
+  }, 180_000);
+
   test("an interrupted adoption drops its shadow and writes nothing", async () => {
     const { url, db } = await target(50);
     const ac = new AbortController();
