@@ -124,6 +124,8 @@ function rows(n: number | null): string {
 function tableNode(t: Table, out: Color): TreeNode {
   const kind = t.kind === "partitioned" ? "partitioned table" : t.kind === "foreign" ? "foreign table" : "table";
   const facts = [rows(t.rowEstimate)];
+  if (t.unlogged) facts.push("UNLOGGED");
+  if (t.options.length) facts.push(`with (${t.options.join(", ")})`);
   if (t.partitionKey) facts.push(`partition by ${t.partitionKey}`);
   if (t.partitionOf) facts.push(`partition of ${t.partitionOf.schema}.${t.partitionOf.name} ${t.partitionOf.bound}`);
   if (t.rls.enabled) facts.push(t.rls.forced ? "RLS enabled, forced" : "RLS enabled");

@@ -89,6 +89,7 @@ interface RawRelation {
   rlsForced: boolean;
   options: string[] | null;
   populated: boolean;
+  unlogged: boolean;
   partitionKey: string | null;
   parentSchema: string | null;
   parentName: string | null;
@@ -522,6 +523,8 @@ function toTable(r: Assembled, v: number): Table {
     owner: r.owner,
     comment: r.comment,
     rowEstimate: rowEstimate(r, v),
+    unlogged: r.unlogged,
+    options: r.options ?? [],
     rls: { enabled: r.rlsEnabled, forced: r.rlsForced },
     policies: r.policies.map(toPolicy),
     privileges: r.privileges,

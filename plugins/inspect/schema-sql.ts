@@ -74,7 +74,7 @@ export const RELATIONS_SQL = `
 select c.oid, n.nspname as schema, c.relname as name, c.relkind as kind,
        pg_get_userbyid(c.relowner) as owner, d.description as comment,
        c.reltuples, c.relpages, c.relrowsecurity as "rlsEnabled", c.relforcerowsecurity as "rlsForced",
-       to_json(c.reloptions) as options, c.relispopulated as populated,
+       to_json(c.reloptions) as options, c.relispopulated as populated, c.relpersistence = 'u' as unlogged,
        case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as "partitionKey",
        pn.nspname as "parentSchema", pc.relname as "parentName",
        case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as "partitionBound",

@@ -130,6 +130,10 @@ export const Table = z.object({
   comment: nullableString,
   /** pg_class.reltuples rounded; null when never analyzed/vacuumed (unknown). */
   rowEstimate: z.number().nullable(),
+  /** UNLOGGED: not crash-safe, not replicated. */
+  unlogged: z.boolean(),
+  /** Storage parameters, e.g. ["fillfactor=70", "autovacuum_enabled=false"]. */
+  options: z.array(z.string()),
   rls: z.object({ enabled: z.boolean(), forced: z.boolean() }),
   /** Row-level security policies (they exist, and apply only while rls.enabled). */
   policies: z.array(Policy),

@@ -32,7 +32,7 @@ export default defineCommand<Opts>({
     "  defaultPrivileges: [DEFAULT] (database-wide ALTER DEFAULT PRIVILEGES),\n" +
     "  schemas: [{ name, owner, comment, privileges: [GRANT], defaultPrivileges: [DEFAULT],\n" +
     "    tables: [{ schema, name, kind (table|partitioned|foreign), owner, comment,\n" +
-    "      rowEstimate (null: never analyzed), rls: {enabled, forced},\n" +
+    "      rowEstimate (null: never analyzed), unlogged, options, rls: {enabled, forced},\n" +
     "      policies: [{name, command (all|select|insert|update|delete), permissive, roles,\n" +
     "                  using, withCheck}], privileges: [GRANT],\n" +
     "      partitionKey, partitions: [{schema, name, bound}], partitionOf: {schema, name, bound},\n" +

@@ -74,6 +74,8 @@ describe("inspectSchema on the fixture", () => {
     expect(users.rowEstimate).toBeNull(); // never analyzed
     expect(table(full, "app", "bookings").rls).toEqual({ enabled: true, forced: false });
     expect(table(full, "app", "rooms").rls).toEqual({ enabled: false, forced: false });
+    expect(table(full, "app", "rooms")).toMatchObject({ unlogged: false, options: [] });
+    expect(table(full, "app", "audit_log")).toMatchObject({ unlogged: true, options: ["fillfactor=70", "autovacuum_enabled=false"] });
     expect(table(full, "public", "countries").rowEstimate).toBe(100);
   });
 
@@ -339,6 +341,7 @@ describe("inspectSchema on the fixture", () => {
       "stable · no PUBLIC execute · grants: inspect_reader EXECUTE", "for postgres  on tables     to inspect_reader  SELECT",
       "bookings_insert  restrictive  for insert to inspect_writer with check (room_id IS NOT NULL)",
       "default privileges in all schemas (the full ACL of new objects):",
+      "table audit_log  rows unknown · UNLOGGED · with (fillfactor=70, autovacuum_enabled=false)",
     ]) {
       expect(text).toContain(needle);
     }
