@@ -33,7 +33,16 @@ export interface AdoptOptions {
   exclude: Exclude;
   signal?: AbortSignal;
   /** The shadow database was created, dropped, or could not be dropped (`error`); swept: one left by a killed run was dropped. */
-  onShadow?: (e: { phase: "create" | "drop" | "leftover" | "swept"; name: string; files: number; error?: string }) => void;
+  onShadow?: (e: ShadowEvent) => void;
+}
+
+export interface ShadowEvent {
+  phase: "create" | "drop" | "leftover" | "swept";
+  name: string;
+  files: number;
+  /** Why this shadow: compare every prefix; closest (no prefix matched): name signatures; difference: up to the closest. */
+  purpose: "compare" | "closest" | "difference";
+  error?: string;
 }
 
 export interface AdoptDecision {
@@ -71,7 +80,7 @@ export async function adopt(db: Db, o: AdoptOptions): Promise<AdoptDecision> {
   const matches: number[] = [];
   let shadowName = "";
   // Pass 1: replay every file; after each, checks from cheapest to exact, each only when the previous agreed.
-  await withShadow(db, o, target, async (shadow, name) => {
+  await withShadow(db, o, target, "compare", async (shadow, name) => {
     shadowName = name;
     let passed = false; // did the relation counts of the previous prefix agree?
     const check = async (k: number) => {
@@ -97,7 +106,7 @@ export async function adopt(db: Db, o: AdoptOptions): Promise<AdoptDecision> {
     // No match (the rare path): replay again with a name-level signature after every file to find the
     // closest prefix (fewest differing object names; ties: the longest), then once more up to it for the exact difference.
     const sigs: Signature[] = [];
-    await withShadow(db, o, target, async (shadow) => {
+    await withShadow(db, o, target, "closest", async (shadow) => {
       const record = async (k: number) => void (sigs[k] = await signature(shadow, SHADOW_EXCLUDE));
       await record(0);
       await applyAll(shadow, o, n, record);
@@ -109,7 +118,7 @@ export async function adopt(db: Db, o: AdoptOptions): Promise<AdoptDecision> {
       if (d <= best) [best, closest] = [d, k];
     }
     let differences: Difference[] = [];
-    await withShadow(db, o, target, async (shadow) => {
+    await withShadow(db, o, target, "difference", async (shadow) => {
       await applyAll(shadow, o, closest);
       differences = diff(await fingerprint(shadow, SHADOW_EXCLUDE), await targetFp(), scopes[closest]!);
     });
@@ -195,6 +204,7 @@ async function withShadow(
   db: Db,
   o: AdoptOptions,
   target: { searchPath: string },
+  purpose: ShadowEvent["purpose"],
   fn: (shadow: Db, name: string) => Promise<void>,
 ): Promise<void> {
   const serverUrl = o.shadowUrl ?? o.url;
@@ -210,7 +220,7 @@ async function withShadow(
       throw shadowConnectError(e, serverUrl, !!o.shadowUrl);
     });
     versionNum = s!.version_num as number;
-    await sweepLeftovers(maint, versionNum, o);
+    await sweepLeftovers(maint, versionNum, o, purpose);
     const like = { ...f, owner: s!.me as string, versionNum, tablespace: "pg_default", connectionLimit: -1 };
     try {
       await maint.unsafe(createDatabaseSql(name, like));
@@ -230,7 +240,7 @@ async function withShadow(
       });
     }
     created = true;
-    o.onShadow?.({ phase: "create", name, files: o.files.length });
+    o.onShadow?.({ phase: "create", name, files: o.files.length, purpose });
     shadow = connect(withDatabase(serverUrl, name), { applicationName: "eve migrate (shadow)" });
     // The target's search_path (it may come from ALTER DATABASE, which the shadow lacks).
     // A scratch database: commits need not wait for the WAL flush.
@@ -243,8 +253,8 @@ async function withShadow(
     if (shadow) await close(shadow, 0).catch(() => {});
     if (created) {
       await dropDatabase(maint, name, versionNum, { ifExists: true })
-        .then(() => o.onShadow?.({ phase: "drop", name, files: o.files.length }))
-        .catch((e) => o.onShadow?.({ phase: "leftover", name, files: o.files.length, error: mapDbError(e, serverUrl).message }));
+        .then(() => o.onShadow?.({ phase: "drop", name, files: o.files.length, purpose }))
+        .catch((e) => o.onShadow?.({ phase: "leftover", name, files: o.files.length, purpose, error: mapDbError(e, serverUrl).message }));
     }
     if (maint !== db) await close(maint, 0).catch(() => {});
   }
@@ -258,7 +268,7 @@ const LEFTOVER_AGE_MS = 10 * 60_000;
  * carries its creation time; one older than LEFTOVER_AGE_MS with no session
  * is nobody's. Best effort: one the role may not drop is reported, not fatal.
  */
-async function sweepLeftovers(maint: Db, versionNum: number, o: AdoptOptions): Promise<void> {
+async function sweepLeftovers(maint: Db, versionNum: number, o: AdoptOptions, purpose: ShadowEvent["purpose"]): Promise<void> {
   const rows = await maint`
     select d.datname from pg_database d
     where d.datname ~ '^eve_shadow_[0-9a-z]+_[0-9a-z]+$'
@@ -267,8 +277,8 @@ async function sweepLeftovers(maint: Db, versionNum: number, o: AdoptOptions): P
     const born = parseInt(String(datname).split("_")[2]!, 36);
     if (!(Date.now() - born > LEFTOVER_AGE_MS)) continue;
     await dropDatabase(maint, datname as string, versionNum, { ifExists: true })
-      .then(() => o.onShadow?.({ phase: "swept", name: datname as string, files: o.files.length }))
-      .catch((e) => o.onShadow?.({ phase: "leftover", name: datname as string, files: o.files.length, error: mapDbError(e).message }));
+      .then(() => o.onShadow?.({ phase: "swept", name: datname as string, files: o.files.length, purpose }))
+      .catch((e) => o.onShadow?.({ phase: "leftover", name: datname as string, files: o.files.length, purpose, error: mapDbError(e).message }));
   }
 }
 

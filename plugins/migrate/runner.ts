@@ -23,7 +23,7 @@ import {
   splitStatements,
   type Statement,
 } from "../../core/sql/index.ts";
-import { adopt } from "./adopt.ts";
+import { adopt, type ShadowEvent } from "./adopt.ts";
 import { apply, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type PartialFile, type Prepared } from "./apply.ts";
 import { ensureHistoryTable, hasUserObjects, readHistory, serverFacts, type ServerFacts } from "./history.ts";
 import type { AppliedItem, MigrateResult, PlannedItem } from "./schema.ts";
@@ -56,7 +56,7 @@ export type MigrateEvent =
   | { type: "start"; name: string }
   | { type: "applied"; item: AppliedItem }
   /** Adoption: the shadow database was created, dropped, or left behind (error). */
-  | { type: "shadow"; phase: "create" | "drop" | "leftover" | "swept"; name: string; files: number; error?: string };
+  | ({ type: "shadow" } & ShadowEvent);
 
 export type Reporter = (e: MigrateEvent) => void;
 

@@ -67,6 +67,8 @@ describe("eve db migrate on a database migrated by another tool", () => {
     await withSql(url, (sql) => sql.unsafe("alter table t_2 add column hand text; alter table t_1 drop constraint t_1_len"));
     const r = await runEve(["db", "migrate", "--url", url, "--path", dir], { timeoutMs: 120_000 });
     expect(r.code).toBe(5);
+    expect(r.stderr.split(`replaying the ${N} files`).length - 1).toBe(1);
+    expect(r.stderr).toContain("no prefix of the files matches the database: replaying them once more to find the closest one");
     expect(r.stderr).toContain(`closest: after 23 files (${history[22]!.name}), 2 objects differ`);
     expect(r.stderr).toContain("  - missing constraint public.t_1.t_1_len");
     expect(r.stderr).toContain("  + extra column public.t_2.hand");

@@ -81,7 +81,8 @@ export default defineCommand<Opts>({
       if (e.type === "notice") out.log(`${paint(out, "yellow", "notice:")} ${e.message}`);
       if (e.type === "extension") out.log(`created extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
       if (e.type === "applied" && human) out.print(renderItem(out, e.item));
-      if (e.type === "shadow" && e.phase === "create") out.log(`no migration history but objects: replaying the ${e.files} files on a shadow database (${e.name}) to find which ones the database already has…`);
+      if (e.type === "shadow" && e.phase === "create" && e.purpose === "closest") out.log("no prefix of the files matches the database: replaying them once more to find the closest one…");
+      if (e.type === "shadow" && e.phase === "create" && e.purpose === "compare") out.log(`no migration history but objects: replaying the ${e.files} files on a shadow database (${e.name}) to find which ones the database already has…`);
       if (e.type === "shadow" && e.phase === "swept") out.log(`dropped ${e.name}, a shadow database left by an interrupted run`);
       if (e.type === "shadow" && e.phase === "leftover") out.log(`${paint(out, "yellow", "warning:")} could not drop the shadow database ${e.name}: ${e.error}; drop it by hand`);
     };
