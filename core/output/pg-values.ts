@@ -56,17 +56,44 @@ export function jsonEncoder(oid: number): JsonEncoder {
   // jsonb output is compact and single-line; json keeps the input text, so re-serialise it.
   if (oid === JSONB_TYPE) return (s) => s;
   if (oid === JSON_TYPE) return (s) => JSON.stringify(JSON.parse(s));
-  if (oid === TIMESTAMPTZ || oid === TIMESTAMP || oid === DATE) return (s) => quote(isoTimestamp(s));
+  // ISO 8601 text never needs JSON escaping; other forms go through quote().
+  if (oid === TIMESTAMPTZ || oid === TIMESTAMP || oid === DATE) {
+    return (s) => {
+      const iso = isoTimestamp(s);
+      return iso === s && !isoShaped(s) ? quote(s) : '"' + iso + '"';
+    };
+  }
   const elem = arrayElement.get(oid);
   if (elem !== undefined) {
-    const decode = jsonDecoder(elem);
+    const encode = jsonEncoder(elem);
     return (s) => {
+      // Fast path: one dimension, nothing quoted ({1,2,NULL}).
+      if (s.charCodeAt(0) === 123 && s.charCodeAt(s.length - 1) === 125 && s.indexOf('"') < 0 && s.indexOf("{", 1) < 0 && s.indexOf("}") === s.length - 1) {
+        if (s.length === 2) return "[]";
+        const parts = s.slice(1, -1).split(",");
+        let out = "[";
+        for (let i = 0; i < parts.length; i++) {
+          const x = parts[i]!;
+          out += (i ? "," : "") + (x === "NULL" ? "null" : encode(x));
+        }
+        return out + "]";
+      }
       const parsed = parsePgArray(s);
       // Not an array literal as expected (a setting changed the output): keep the text.
-      return parsed ? JSON.stringify(mapArray(parsed, decode)) : quote(s);
+      return parsed ? arrayJson(parsed, encode) : quote(s);
     };
   }
   return quote;
+}
+
+/** JSON text of a parsed array, each element encoded like a scalar of its type. */
+function arrayJson(a: Nested, encode: JsonEncoder): string {
+  let out = "[";
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    out += (i ? "," : "") + (x === null ? "null" : Array.isArray(x) ? arrayJson(x, encode) : encode(x));
+  }
+  return out + "]";
 }
 
 /**
@@ -79,6 +106,15 @@ export function jsonEncoder(oid: number): JsonEncoder {
  * returned unchanged.
  */
 export function isoTimestamp(text: string): string {
+  // Fast path, the common case: a four-digit year AD, DateStyle ISO.
+  const n = text.length;
+  if (n >= 10 && isDigits(text, 0, 4) && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(n - 1) !== 67) {
+    if (n === 10) return text;
+    if (text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58) {
+      const sign = text.charCodeAt(n - 3);
+      return text.slice(0, 10) + "T" + text.slice(11) + (sign === 43 || sign === 45 ? ":00" : "");
+    }
+  }
   const m = /^(\d{4,})-(\d\d)-(\d\d)(?: (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::\d\d){0,2})?)?( BC)?$/.exec(text);
   if (!m) return text;
   const [, y, mo, d, time, offset, bc] = m;
@@ -91,6 +127,19 @@ export function isoTimestamp(text: string): string {
   return out;
 }
 
+function isDigits(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Text made only of the characters ISO dates and timestamps use (no JSON escaping needed). */
+function isoShaped(s: string): boolean {
+  return /^[0-9T:.+\- ]*$/.test(s);
+}
+
 /** The value (not JSON text) for a column of type `oid`. */
 export function jsonDecoder(oid: number): (text: string) => unknown {
   const encode = jsonEncoder(oid);
@@ -100,10 +149,6 @@ export function jsonDecoder(oid: number): (text: string) => unknown {
 
 type Nested = Array<string | null | Nested>;
 
-function mapArray(a: Nested, f: (s: string) => unknown): unknown[] {
-  return a.map((x) => (x === null ? null : Array.isArray(x) ? mapArray(x, f) : f(x)));
-}
-
 /**
  * Parse an array literal as the server prints it: `{1,2,NULL}`,
  * `{"a b","q\\"t"}`, `{{1,2},{3,4}}`, `[0:1]={1,2}`. Unquoted NULL is null;
@@ -111,6 +156,12 @@ function mapArray(a: Nested, f: (s: string) => unknown): unknown[] {
  * Returns undefined for text that is not such a literal.
  */
 export function parsePgArray(text: string): Nested | undefined {
+  // Fast path: one dimension, no quoted elements ({1,2,NULL}).
+  if (text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 && text.indexOf('"') < 0 && text.indexOf("{", 1) < 0) {
+    const inner = text.slice(1, -1);
+    if (inner.indexOf("}") >= 0) return undefined;
+    return inner === "" ? [] : inner.split(",").map((x) => (x === "NULL" ? null : x));
+  }
   let i = text.startsWith("[") ? text.indexOf("=") + 1 : 0;
   if (text[i] !== "{") return undefined;
   let bad = false;

@@ -48,7 +48,7 @@ describe("pg values to JSON", () => {
     expect(parsePgArray("[0:1]={7,8}")).toEqual(["7", "8"]);
     expect(enc(1007, "{{1,2},{3,NULL}}")).toBe("[[1,2],[3,null]]");
     expect(enc(1000, "{t,f}")).toBe("[true,false]");
-    expect(enc(3807, '{"{\\"a\\": 1}",NULL}')).toBe('[{"a":1},null]');
+    expect(JSON.parse(enc(3807, '{"{\\"a\\": 1}",NULL}'))).toEqual([{ a: 1 }, null]);
     expect(enc(1009, "{a,b}")).toBe('["a","b"]');
     expect(jsonDecoder(1016)("{1}")).toEqual(["1"]);
     expect(jsonDecoder(1022)("{1.5,NaN}")).toEqual([1.5, "NaN"]);
