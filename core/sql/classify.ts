@@ -69,12 +69,12 @@ const deniedNames = new Map<string, CategoryText>([
   ...names(C.signals, "pg_terminate_backend pg_cancel_backend pg_log_backend_memory_contexts pg_signal_backend"),
   ...names(C.replication, "pg_create_physical_replication_slot pg_create_logical_replication_slot pg_drop_replication_slot pg_copy_physical_replication_slot pg_copy_logical_replication_slot pg_replication_slot_advance pg_logical_emit_message pg_sync_replication_slots pg_replication_origin_create pg_replication_origin_drop pg_replication_origin_advance pg_replication_origin_session_setup pg_replication_origin_session_reset pg_replication_origin_xact_setup pg_replication_origin_xact_reset"),
   ...names(C.stats, "pg_clear_relation_stats pg_clear_attribute_stats pg_restore_relation_stats pg_restore_attribute_stats"),
-  ...names(C.server, "pg_reload_conf pg_rotate_logfile pg_rotate_logfile_old pg_promote pg_switch_wal pg_switch_xlog pg_create_restore_point pg_backup_start pg_backup_stop pg_start_backup pg_stop_backup pg_wal_replay_pause pg_wal_replay_resume pg_xlog_replay_pause pg_xlog_replay_resume pg_import_system_collations autoprewarm_start_worker autoprewarm_dump_now"),
+  ...names(C.server, "pg_reload_conf pg_rotate_logfile pg_rotate_logfile_old pg_promote pg_switch_wal pg_switch_xlog pg_create_restore_point pg_backup_start pg_backup_stop pg_start_backup pg_stop_backup pg_wal_replay_pause pg_wal_replay_resume pg_xlog_replay_pause pg_xlog_replay_resume pg_import_system_collations pg_log_standby_snapshot autoprewarm_start_worker autoprewarm_dump_now"),
   ...names(C.readFiles, "pg_read_file pg_read_binary_file pg_stat_file lo_import pg_logdir_ls pg_file_read"),
   ...names(C.writeFiles, "lo_export pg_file_write pg_file_rename pg_file_unlink pg_file_sync"),
   ...names(C.lock, "pg_advisory_lock pg_advisory_lock_shared pg_try_advisory_lock pg_try_advisory_lock_shared"),
   ...names(C.indexes, "brin_summarize_new_values brin_summarize_range brin_desummarize_range gin_clean_pending_list"),
-  ...names(C.heap, "heap_force_kill heap_force_freeze"),
+  ...names(C.heap, "heap_force_kill heap_force_freeze pg_truncate_visibility_map"),
 ]);
 
 /** Families of functions, by name pattern. */
@@ -99,7 +99,7 @@ const deniedPatterns: ReadonlyArray<readonly [RegExp, CategoryText]> = [
  */
 export const deniedExtensions: ReadonlyMap<string, CategoryText> = new Map<string, CategoryText>([
   ...names(C.connection, "dblink postgres_fdw plproxy http pg_net pgsql_http aws_lambda"),
-  ...names(C.sqlText, "pg_background tablefunc xml2 pgrouting pg_cron pgtap aws_s3 citus pg_later"),
+  ...names(C.sqlText, "pg_background tablefunc xml2 pgrouting pg_cron pgtap aws_s3 citus pg_later pg_repack"),
   ...names(C.writeFiles, "adminpack"),
   ...names(C.replication, "pglogical"),
   ...names(C.heap, "pg_surgery"),
