@@ -98,25 +98,19 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
     error: null,
     writer: o.writer,
   };
-  // pg_dump connects and reads the catalog while the in-progress record is written; nothing
-  // reaches the store before that record exists (the dump waits in its pipe).
+  // The in-progress record is written while pg_dump starts and the upload begins; the
+  // upload commits only after it landed (a failed write fails the snapshot).
+  const recorded = writeRecord(o.store, rec).then(() => trace("in-progress record written"));
+  recorded.catch(() => {}); // awaited by the commit
+  onEvent({ type: "started", record: { ...rec } });
   const secrets = secretsOf(o.url);
   const conn = connArgs(o.url, o.env);
   const dump = spawnTool(tools.pgDump.path, ["--format=custom", "--no-password", `--dbname=${conn.dbname}`], { env: conn.env, signal: o.signal });
   const verify = o.verify !== false;
   const checker = verify ? spawnTool(tools.pgRestore.path, ["--file=/dev/null"], { env: o.env, stdin: "pipe", stdout: "ignore", signal: o.signal }) : null;
-  try {
-    await writeRecord(o.store, rec);
-  } catch (e) {
-    dump.kill();
-    checker?.kill();
-    throw e;
-  }
-  trace("in-progress record written");
-  onEvent({ type: "started", record: { ...rec } });
 
-  // Heartbeat: refresh updatedAt and bytes; writes are serialised and best effort.
-  let writes: Promise<void> = Promise.resolve();
+  // Heartbeat: refresh updatedAt and bytes; writes are serialised (after the first) and best effort.
+  let writes: Promise<void> = recorded.catch(() => {});
   const save = () => {
     const copy = { ...rec };
     writes = writes.then(() => writeRecord(o.store, copy)).catch(() => {});
@@ -142,6 +136,7 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
         onEvent({ type: "progress", bytes, elapsedMs: Date.now() - t0 });
       },
       commit: async () => {
+        await recorded;
         const d = await dump.exited;
         if (d.code !== 0) {
           throw toolFailed("E_DUMP", "pg_dump", d.code, cleanStderr(d.stderr, secrets), "check that the user may read every table (RLS, permissions) and that the server is reachable");

@@ -72,6 +72,7 @@ export default defineCommand<Opts>({
   ],
   async run(ctx, opts) {
     if (ctx.debug) startTrace((l) => ctx.out.log(l));
+    trace("command started (process start to here: runtime and CLI loading)");
     if (!opts.snapshot) throw new EveError("E_USAGE", "--snapshot is required", ExitCode.usage, { hint: "list snapshots with eve db snapshots" });
     const retention = parseRetention(opts.retention ?? "30d");
     const store = storeFor(ctx, opts.store);

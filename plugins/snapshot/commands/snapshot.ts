@@ -43,6 +43,7 @@ export default defineCommand<Opts>({
   ],
   async run(ctx, opts) {
     if (ctx.debug) startTrace((l) => ctx.out.log(l));
+    trace("command started (process start to here: runtime and CLI loading)");
     const retention = parseRetention(opts.retention ?? DEFAULT_RETENTION);
     const store = storeFor(ctx, opts.store);
     warmTools(ctx.env);
