@@ -358,12 +358,20 @@ describe("inspectSchema on the fixture", () => {
 describe("two sessions on one snapshot, streamed output", () => {
   test("a pool of two reads the catalog in two halves: the same result as one session (and as auto, one session here)", async () => {
     const url = await fixtureDatabase("schema_par");
-    const two = connect(url, { max: 2 });
+    const app = `inspect-par-${process.pid}`;
+    const two = connect(url, { max: 2, applicationName: app });
+    // The pool keeps its connections open: count them on the server.
+    const sessions = () =>
+      withSql(url, async (sql) => (await sql`select count(*)::int as n from pg_stat_activity where application_name = ${app}`)[0]!.n as number);
     try {
       const serial = await inspectSchema(two, { parallel: false });
-      const parallel = await inspectSchema(two, { parallel: true });
-      expect(parallel).toEqual(serial);
+      expect(await sessions()).toBe(1);
+      // "auto" on a small catalog: still one session.
       expect(await inspectSchema(two)).toEqual(serial);
+      expect(await sessions()).toBe(1);
+      const parallel = await inspectSchema(two, { parallel: true });
+      expect(await sessions()).toBe(2);
+      expect(parallel).toEqual(serial);
       // Both sessions ran: the second one imported the first one's snapshot.
       expect(parallel.schemas.flatMap((s) => s.tables).length).toBe(serial.schemas.flatMap((s) => s.tables).length);
       const filtered = await inspectSchema(two, { tables: ["app.contacts", "users"], parallel: true });
