@@ -55,6 +55,8 @@ export interface RestoreOptions {
   /** Restore grants and default privileges (default) or skip them (--no-acl). */
   acl?: boolean;
   signal?: AbortSignal;
+  /** The snapshot's record, already being checked by checkRestorable (the command starts it while connecting). */
+  record?: Promise<SnapshotRecord>;
   /** An open session on the target (the command's), handed over: the restore closes it. */
   session?: { db: Db; close: () => Promise<void> };
 }
@@ -97,7 +99,10 @@ export async function checkRestorable(store: Store, id: string, targetUrl: strin
 /** Restore snapshot `o.id` into the database at `o.url`. Throws (target unchanged) on failure. */
 export async function restoreSnapshot(o: RestoreOptions, onEvent: (e: RestoreEvent) => void = () => {}): Promise<RestoreResult> {
   const t0 = o.now().getTime();
-  const rec = await checkRestorable(o.store, o.id, o.url, o.sourceKey);
+  const rec = await (o.record ?? checkRestorable(o.store, o.id, o.url, o.sourceKey)).catch(async (e) => {
+    await o.session?.close();
+    throw e;
+  });
   trace("snapshot record read, object size checked");
   onEvent({ type: "snapshot", record: rec });
   // Our own session on the target; closed before the swap, which ends every session on it.

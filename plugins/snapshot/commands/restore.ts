@@ -1,5 +1,5 @@
 import { tmpdir } from "node:os";
-import { parsePositiveInt, urlOption, waitOptions } from "../../../core/config.ts";
+import { parsePositiveInt, resolveDbUrl, urlOption, waitOptions } from "../../../core/config.ts";
 import { openDirect } from "../../../core/db/open.ts";
 import { describeDatabase } from "../../../core/db/recreate.ts";
 import { errorJson, EveError, ExitCode } from "../../../core/errors.ts";
@@ -79,12 +79,15 @@ export default defineCommand<Opts>({
     const out = ctx.out;
     const sourceKey = opts.sourceUrl ? sourceKeyOf(opts.sourceUrl) : undefined;
     warmTools(ctx.env);
+    // The snapshot's record is read while connecting (its errors are reported after the connection's).
+    const checked = Promise.resolve().then(() => checkRestorable(store, opts.snapshot!, resolveDbUrl(opts.url, ctx.env), sourceKey));
+    checked.catch(() => {});
     const conn = await openDirect(ctx, opts, { applicationName: "eve restore" });
     trace("connected");
     let preview;
     if (!opts.force) {
       try {
-        const rec = await checkRestorable(store, opts.snapshot, conn.url, sourceKey);
+        const rec = await checked;
         preview = { rec, f: await describeDatabase(conn.db) };
       } finally {
         await conn.close();
@@ -129,6 +132,7 @@ export default defineCommand<Opts>({
         signal: ctx.signal,
         // The session is handed over (the restore closes it before swapping).
         session: { db: conn.db, close: closeSession },
+        record: checked,
       }, (e) => {
         if (e.type === "strategy" && e.strategy === "in_place") out.log(`${paint(out, "yellow", "note:")} restoring in place in one transaction: ${e.reason}`);
         if (e.type === "safety" && e.event.type === "started" && human) out.log(`taking safety snapshot ${e.event.record.id} of ${conn.label}…`);
