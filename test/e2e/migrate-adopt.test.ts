@@ -3,7 +3,7 @@
  * through the CLI: the adoption decision in human and --json output, exit 5
  * with the closest prefix when nothing matches, --dry-run, --shadow-url, Ctrl-C.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { generateHistory, writeHistory } from "../../bench/adopt-history.ts";
@@ -17,8 +17,16 @@ const history = generateHistory(N);
 const dir = tempDir("eve-e2e-adopt-");
 writeHistory(dir, history);
 
+const made: string[] = [];
+afterAll(async () => {
+  await withSql(await adminUrl(), async (sql) => {
+    for (const u of made) await sql.unsafe(`drop database if exists "${new URL(u).pathname.slice(1)}" with (force)`);
+  });
+}, 60_000);
+
 async function target(k: number): Promise<string> {
   const url = await freshDatabase("e2eadopt");
+  made.push(url);
   const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, ...history.slice(0, k).flatMap((f) => ["-f", join(dir, f.name)])];
   const r = spawnSync(join(pgBinDir(), "psql"), args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);

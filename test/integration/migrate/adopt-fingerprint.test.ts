@@ -1,15 +1,21 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { close, connect, type Db } from "../../../core/db/index.ts";
 import { diff, fingerprint, schemasOf, signature, signatureDistance } from "../../../plugins/migrate/fingerprint.ts";
-import { freshDatabase } from "../../helpers/db.ts";
+import { adminUrl, freshDatabase, withSql } from "../../helpers/db.ts";
 
 const open: Db[] = [];
+const made: string[] = [];
 afterAll(async () => {
   await Promise.all(open.map((d) => close(d, 1)));
-}, 30_000);
+  await withSql(await adminUrl(), async (sql) => {
+    for (const u of made) await sql.unsafe(`drop database if exists "${new URL(u).pathname.slice(1)}" with (force)`);
+  });
+}, 60_000);
 
 async function db(...sql: string[]): Promise<Db> {
-  const d = connect(await freshDatabase("fp"));
+  const url = await freshDatabase("fp");
+  made.push(url);
+  const d = connect(url);
   open.push(d);
   for (const s of sql) await d.unsafe(s);
   return d;
