@@ -185,6 +185,11 @@ describe("errors", () => {
     const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
     expect(code).toBe(2);
     expect(err).toContain("--file - (stdin) is not valid UTF-8 (or holds U+FFFD, the replacement character): line 3, byte offset 19");
+    // A NUL byte would end the text early for the parser and the protocol.
+    writeFileSync(file, Buffer.from("select 1 as a;\nselect 2\u0000; select pg_terminate_backend(1)"));
+    const nul = await runEve(sqlArgs("--file", file));
+    expect(nul.code).toBe(2);
+    expect(nul.stderr).toContain(`--file ${file} contains a NUL byte: line 2, byte offset 23`);
     const ok = await runEve(sqlArgs("--sql", "select 'caf\u00e9 \u{1F600}' as x", "--json"));
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).results[0].rows).toEqual([{ x: "caf\u00e9 \u{1F600}" }]);

@@ -113,7 +113,7 @@ export default defineCommand<Opts>({
   async run(ctx, opts) {
     const formats = (["json", "ndjson", "csv"] as const).filter((f) => opts[f]);
     if (formats.length > 1) throw new UsageError(`choose one output format (got --${formats.join(" and --")})`);
-    const { text, source } = await readSql(ctx, opts);
+    const { text, source } = noNul(await readSql(ctx, opts));
     const params = parseParams(opts.params);
     // Refusals and parse errors happen here, before connecting.
     const plan = await planSqlIsolated(text, { write: !!opts.write, params, source });
@@ -182,6 +182,23 @@ function checkDecoded(text: string, what: string): string {
   const before = text.slice(0, at);
   const line = before.split("\n").length;
   throw notUtf8(what, line, new TextEncoder().encode(before).length, " (or holds U+FFFD, the replacement character)");
+}
+
+/**
+ * A NUL character ends a string in the parser and in the wire protocol: the
+ * gate would check less text than the source holds. Refused up front.
+ */
+function noNul(sql: { text: string; source: string }): { text: string; source: string } {
+  const at = sql.text.indexOf("\0");
+  if (at < 0) return sql;
+  const before = sql.text.slice(0, at);
+  const line = before.split("\n").length;
+  const offset = new TextEncoder().encode(before).length;
+  const what = sql.source.startsWith("--") ? sql.source : sql.source === "stdin" ? "--file - (stdin)" : `--file ${sql.source}`;
+  throw new UsageError(`${what} contains a NUL byte: line ${line}, byte offset ${offset}`, {
+    hint: "nothing was sent to the database; Postgres cannot take NUL in SQL text (remove it, or bind the value with --params)",
+    details: { line, byteOffset: offset },
+  });
 }
 
 function notUtf8(what: string, line: number, offset: number, extra = ""): UsageError {
