@@ -17,7 +17,7 @@ beforeAll(async () => {
   password = decodeURIComponent(new URL(url).password);
   // An empty working directory: no ./db/migrations for status to pick up.
   cwd = mkdtempSync(join(tmpdir(), "eve-inspect-"));
-});
+}, 60_000);
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 const noSecret = (r: { stdout: string; stderr: string }) => {

@@ -23,10 +23,11 @@ const table = (r: SchemaResult, s: string, name: string): Table => {
   return t;
 };
 
+// Hooks get bun's 5 s default; starting a cluster on a busy machine can take longer.
 beforeAll(async () => {
   db = connect(await fixtureDatabase("schema"));
   full = await inspectSchema(db);
-});
+}, 60_000);
 afterAll(() => close(db));
 
 describe("inspectSchema on the fixture", () => {
