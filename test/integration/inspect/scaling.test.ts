@@ -51,7 +51,7 @@ test("no catalog query has a plan node that touches more than 2× pg_attribute's
   const report: Record<string, string> = {};
   for (const [name, sql] of queries) {
     const params = sql.includes("$3") ? [null, null, 1, 0] : sql.includes("$2") ? [null, null] : sql.includes("$1") ? [null] : [];
-    const [row] = await db.unsafe(`explain (analyze, format json) ${sql}`, params as string[]);
+    const [row] = await db.unsafe(`explain (analyze, format json) ${sql}`, params as unknown as string[]);
     const plan = (row as unknown as { "QUERY PLAN": Array<{ Plan: PlanNode }> })["QUERY PLAN"][0]!.Plan;
     const h = heaviest(plan);
     if (h.rows > 2 * attrs) report[name] = `${h.node} touches ${h.rows} rows (pg_attribute has ${attrs})`;
