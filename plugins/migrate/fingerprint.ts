@@ -176,6 +176,8 @@ objs(schema, kind, name) as (
   union all
   select r.nspname, 'constraint', r.qname || '.' || co.conname || ' ' || co.contype::text from rels r join pg_constraint co on co.conrelid = r.oid
   union all
+  select t.nspname, 'constraint', t.qname || '.' || co.conname || ' ' || co.contype::text from types t join pg_constraint co on co.contypid = t.oid
+  union all
   select r.nspname, 'index', ic.relname from rels r join pg_index i on i.indrelid = r.oid join pg_class ic on ic.oid = i.indexrelid
   union all
   select r.nspname, 'trigger', r.qname || '.' || tg.tgname from rels r join pg_trigger tg on tg.tgrelid = r.oid and not tg.tgisinternal

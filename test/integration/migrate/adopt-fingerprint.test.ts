@@ -96,6 +96,11 @@ create table public.schema_migrations (name text primary key);
       ["drop index app.posts_user_idx; create index posts_user_idx on app.posts (user_id)", "different index app.posts_user_idx"],
       ["create or replace view app.v as select u.email, count(p.id) + 0 as count from app.users u left join app.posts p on p.user_id = u.id group by u.email", "different view app.v"],
       ["alter sequence app.counter increment by 6", "different sequence app.counter"],
+      // What a CREATE INDEX CONCURRENTLY cut off midway leaves behind.
+      ["update pg_index set indisvalid = false where indexrelid = 'app.posts_user_idx'::regclass", "different index app.posts_user_idx"],
+      ["alter table app.users alter column created_at set data type timestamp", "different column app.users.created_at"],
+      ["create or replace procedure app.p() language plpgsql as $$ begin perform 2; end $$", "different procedure app.p()"],
+      ["alter domain app.email drop constraint email_check", "missing constraint app.email.email_check"],
       ["create or replace function app.f(x int) returns int language sql immutable as $$ select x + 2 $$", "different function app.f(x integer)"],
       ["alter type app.mood add value 'meh'", "different enum app.mood"],
       ["alter domain app.email set not null", "different domain app.email"],
