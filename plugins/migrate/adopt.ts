@@ -164,8 +164,37 @@ const CLASS_NEUTRAL = new Set([
   "AlterEnumStmt", "CreateDomainStmt", "AlterDomainStmt", "VariableSetStmt", "TransactionStmt", "AlterOwnerStmt", "CreateRoleStmt",
 ]);
 
+/** ALTER TABLE subcommands that keep the number of relations (no index, sequence or dependent object made or dropped). */
+const NEUTRAL_ALTER = new Set([
+  "AT_SetNotNull", "AT_DropNotNull", "AT_ColumnDefault", "AT_SetStatistics", "AT_SetOptions", "AT_ResetOptions", "AT_SetStorage",
+  "AT_SetCompression", "AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity", "AT_NoForceRowSecurity",
+  "AT_EnableTrig", "AT_DisableTrig", "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig", "AT_EnableTrigAll", "AT_DisableTrigAll",
+  "AT_EnableTrigUser", "AT_DisableTrigUser", "AT_ValidateConstraint", "AT_SetRelOptions", "AT_ResetRelOptions", "AT_ChangeOwner",
+  "AT_AlterColumnType",
+]);
+const CREATES_RELATION = new Set(["CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION", "CONSTR_IDENTITY"]);
+const SERIAL = new Set(["serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"]);
+
 function classNeutral(m: Prepared): boolean {
-  return m.statements.every((s) => CLASS_NEUTRAL.has(s.type));
+  return m.statements.every((s) => CLASS_NEUTRAL.has(s.type) || (s.type === "AlterTableStmt" && neutralAlter(s.node)));
+}
+
+/** ALTER TABLE that only adds plain columns and check/foreign-key/not-null constraints, or changes settings. */
+function neutralAlter(node: Record<string, unknown>): boolean {
+  if (node.objtype !== "OBJECT_TABLE") return false;
+  const cmds = (node.cmds as Array<{ AlterTableCmd?: { subtype?: string; def?: Record<string, any> } }> | undefined) ?? [];
+  return cmds.every(({ AlterTableCmd: c }) => {
+    if (!c?.subtype) return false;
+    if (NEUTRAL_ALTER.has(c.subtype)) return true;
+    if (c.subtype === "AT_AddColumn") {
+      const col = c.def?.ColumnDef;
+      const type = col?.typeName?.names?.at(-1)?.String?.sval;
+      const cons = (col?.constraints ?? []) as Array<{ Constraint?: { contype?: string } }>;
+      return !!col && !SERIAL.has(String(type)) && cons.every((k) => !CREATES_RELATION.has(String(k.Constraint?.contype)));
+    }
+    if (c.subtype === "AT_AddConstraint") return !CREATES_RELATION.has(String(c.def?.Constraint?.contype));
+    return false;
+  });
 }
 
 /** The shadow's own history rows go to a temporary table, outside every compared schema. */

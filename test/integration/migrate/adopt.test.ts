@@ -206,6 +206,32 @@ describe("adopting a history applied by psql", () => {
   }, 180_000);
 });
 
+describe("ALTER TABLE that creates relations is checked after (the cheap check is skipped only after files that cannot)", () => {
+  for (const [what, alter] of [
+    ["a serial column (a sequence)", "alter table t add column s serial"],
+    ["a primary key column (an index)", "alter table t add column k int primary key"],
+    ["a unique constraint (an index)", "alter table t add column u int, add constraint t_u_key unique (u)"],
+    ["an identity column (a sequence)", "alter table t add column i int generated always as identity"],
+  ] as const) {
+    test(what, async () => {
+      const files = writeFiles(tempDir(), {
+        "20260101000001_t.sql": "create table t (id int);\n",
+        "20260101000002_alter.sql": alter + ";\n",
+        "20260101000003_data.sql": "update t set id = id + 1;\n",
+        "20260101000004_more.sql": "create table more (id int);\n",
+      });
+      const url = await freshDatabase("adopt");
+      made.push(url);
+      await withSql(url, (sql) => sql.unsafe(`create table t (id int); ${alter}`));
+      const db = connect(url);
+      open.push(db);
+      const r = await migrate(db, await readMigrationDir(files), { database: "t", directory: files, url });
+      expect(r.adoption).toMatchObject({ matched: 3, assumed: ["20260101000003_data.sql"] });
+      expect(r.applied.filter((a) => a.kind === "applied").map((a) => a.name)).toEqual(["20260101000004_more.sql"]);
+    }, 60_000);
+  }
+});
+
 describe("adoption needs a shadow database", () => {
   test("a role without CREATEDB is told so (or to use --shadow-url); --shadow-url on another connection works", async () => {
     const url = await freshDatabase("adopt");
