@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { generateHistory, writeHistory } from "../../bench/adopt-history.ts";
 import { runEve } from "../helpers/cli.ts";
-import { adminUrl, freshDatabase, withSql } from "../helpers/db.ts";
+import { adminUrl, dropDatabases, freshDatabase, withSql } from "../helpers/db.ts";
 import { tempDir } from "../helpers/fs.ts";
 import { freePort, pgBinDir } from "../helpers/pg.ts";
 
@@ -19,9 +19,7 @@ writeHistory(dir, history);
 
 const made: string[] = [];
 afterAll(async () => {
-  await withSql(await adminUrl(), async (sql) => {
-    for (const u of made) await sql.unsafe(`drop database if exists "${new URL(u).pathname.slice(1)}" with (force)`);
-  });
+  await dropDatabases(made);
 }, 60_000);
 
 async function target(k: number): Promise<string> {

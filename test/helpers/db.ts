@@ -54,3 +54,10 @@ export async function withSql<T>(url: string, fn: (sql: postgres.Sql) => Promise
     await sql.end();
   }
 }
+
+/** Drop databases made by freshDatabase when a file is done (keeps the shared cluster's teardown short). */
+export async function dropDatabases(urls: string[]): Promise<void> {
+  await withSql(await adminUrl(), async (sql) => {
+    for (const u of urls) await sql.unsafe(`drop database if exists "${decodeURIComponent(new URL(u).pathname.slice(1)).replaceAll('"', '""')}" with (force)`);
+  });
+}

@@ -1,15 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { close, connect, type Db } from "../../../core/db/index.ts";
 import { diff, fingerprint, schemasOf, signature, signatureDistance } from "../../../plugins/migrate/fingerprint.ts";
-import { adminUrl, freshDatabase, withSql } from "../../helpers/db.ts";
+import { dropDatabases, freshDatabase } from "../../helpers/db.ts";
 
 const open: Db[] = [];
 const made: string[] = [];
 afterAll(async () => {
   await Promise.all(open.map((d) => close(d, 1)));
-  await withSql(await adminUrl(), async (sql) => {
-    for (const u of made) await sql.unsafe(`drop database if exists "${new URL(u).pathname.slice(1)}" with (force)`);
-  });
+  await dropDatabases(made);
 }, 60_000);
 
 async function db(...sql: string[]): Promise<Db> {

@@ -11,7 +11,7 @@ import { close, connect, type Db } from "../../../core/db/index.ts";
 import { readMigrationDir } from "../../../core/migrations/files.ts";
 import { migrate, type MigrateEvent } from "../../../plugins/migrate/runner.ts";
 import { expectedAdoption, generateHistory, writeHistory } from "../../../bench/adopt-history.ts";
-import { adminUrl, freshDatabase, withSql } from "../../helpers/db.ts";
+import { adminUrl, dropDatabases, freshDatabase, withSql } from "../../helpers/db.ts";
 import { tempDir, writeFiles } from "../../helpers/fs.ts";
 import { pgBinDir } from "../../helpers/pg.ts";
 
@@ -23,10 +23,7 @@ const open: Db[] = [];
 const made: string[] = [];
 afterAll(async () => {
   await Promise.all(open.map((d) => close(d, 1)));
-  // Dropped here, the databases do not weigh on the shared cluster's shutdown checkpoint.
-  await withSql(await adminUrl(), async (sql) => {
-    for (const u of made) await sql.unsafe(`drop database if exists "${new URL(u).pathname.slice(1)}" with (force)`);
-  });
+  await dropDatabases(made);
 }, 60_000);
 
 /** Apply the first k files with one plain psql session (autocommit: CIC runs as it would by hand). */
