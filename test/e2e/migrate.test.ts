@@ -17,7 +17,7 @@ async function sleepRunning(url: string): Promise<boolean> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    const rows = await withSql(url, (sql) => sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and state = 'active'`);
+    const rows = await withSql(url, (sql) => sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and state = 'active' and datname = current_database()`);
     if (rows.length > 0) return true;
   }
   return false;
@@ -33,7 +33,7 @@ describe("eve (global)", () => {
   test("help is complete and unknown commands/flags are usage errors with a suggestion", async () => {
     const help = await runEve(["db", "migrate", "--help"]);
     expect(help.code).toBe(0);
-    for (const flag of ["--url", "--path", "--dry-run", "--lock-timeout", "--allow-out-of-order", "--baseline", "--wait", "--json"]) {
+    for (const flag of ["--url", "--path", "--dry-run", "--lock-timeout", "--allow-out-of-order", "--baseline", "--shadow-url", "--wait", "--json"]) {
       expect(help.stdout).toContain(flag);
     }
     const db = await runEve(["db", "--help"]);
@@ -212,7 +212,8 @@ describe("concurrency and crashes", () => {
 
   test("kill -9 in the middle of a migration leaves nothing behind and a rerun completes", async () => {
     const url = await freshDatabase("e2e");
-    await withSql(url, (sql) => sql`create table sleep_marker (x int)`);
+    // The marker lives in a schema no migration creates: adoption ignores it (and finds prefix 0).
+    await withSql(url, (sql) => sql`create schema ctl; create table ctl.sleep_marker (x int)`.simple());
     const dir = writeFiles(tempDir(), {
       "20260101000001_a.sql": "create table a (id int);\n",
       "20260101000002_slow.sql":
@@ -236,7 +237,7 @@ describe("concurrency and crashes", () => {
       rows: (await sql`select name from schema_migrations order by name`).map((r) => r.name),
     }));
     expect(state).toEqual({ slow: false, rows: ["20260101000001_a.sql"] });
-    await withSql(url, (sql) => sql`drop table sleep_marker`);
+    await withSql(url, (sql) => sql`drop table ctl.sleep_marker`);
     const rerun = await runEve(["db", "migrate", "--url", url, "--path", dir]);
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toContain("20260101000002_slow.sql");
