@@ -87,7 +87,16 @@ class CappedText {
   text(): string {
     const head = Buffer.concat(this.head).toString("utf8");
     const tail = Buffer.concat(this.tail).toString("utf8");
-    return (this.skipped ? `${head}\n… [${this.skipped} bytes of output omitted] …\n${tail}` : head + tail).trim();
+    if (!this.skipped) return (head + tail).trim();
+    // Cut only at line ends: a line split by the cap is dropped whole, so no
+    // fragment of a secret in it (too short to be recognised and redacted
+    // later) is ever shown.
+    const headEnd = head.lastIndexOf("\n");
+    const tailStart = tail.indexOf("\n");
+    const keptHead = headEnd < 0 ? "" : head.slice(0, headEnd);
+    const keptTail = tailStart < 0 ? "" : tail.slice(tailStart + 1);
+    const omitted = this.skipped + (head.length - keptHead.length) + (tail.length - keptTail.length);
+    return `${keptHead}\n… [about ${omitted} bytes of output omitted] …\n${keptTail}`.trim();
   }
 }
 

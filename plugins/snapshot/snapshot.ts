@@ -45,8 +45,8 @@ export type SnapshotEvent =
 export const DEFAULT_RETENTION = "30d";
 
 /** The source identity compared by --source-url: host:port/db. */
-export function sourceKeyOf(url: string): string {
-  const t = parseDbUrl(url);
+export function sourceKeyOf(url: string, flag?: string): string {
+  const t = parseDbUrl(url, flag);
   return `${t.host}:${t.port}/${t.database}`;
 }
 

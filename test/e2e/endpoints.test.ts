@@ -222,6 +222,10 @@ describe("bad URLs are usage errors (exit 2) that name the flag or variable and 
     expect(env.code, env.stderr).toBe(2);
     expect(env.stderr).toStartWith("error: DATABASE_URL has a malformed percent-escape in the password\n");
     expect(env.stderr).not.toContain("s3cret");
+    const source = await runEve(["db", "restore", "--url", "postgres://app:pw@127.0.0.1:1/db", "--snapshot", "snap_x", "--source-url", "postgres://app:%zz-s3cret@127.0.0.1:1/db", "--force"]);
+    expect(source.code, source.stderr).toBe(2);
+    expect(source.stderr).toStartWith("error: --source-url has a malformed percent-escape in the password\n");
+    expect(source.stderr).not.toContain("s3cret");
   });
 
   test("an unencoded @ in the password never shows in any error", async () => {

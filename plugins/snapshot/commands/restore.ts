@@ -77,7 +77,7 @@ export default defineCommand<Opts>({
     const retention = parseRetention(opts.retention ?? "30d");
     const store = storeFor(ctx, opts.store);
     const out = ctx.out;
-    const sourceKey = opts.sourceUrl ? sourceKeyOf(opts.sourceUrl) : undefined;
+    const sourceKey = opts.sourceUrl ? sourceKeyOf(opts.sourceUrl, "--source-url") : undefined;
     warmTools(ctx.env);
     // The snapshot's record is read while connecting (its errors are reported after the connection's).
     const checked = Promise.resolve().then(() => checkRestorable(store, opts.snapshot!, resolveDbUrl(opts.url, ctx.env), sourceKey));

@@ -164,13 +164,25 @@ describe("spawnTool / runTool", () => {
   });
 
   test("stderr is capped, keeping its start and its end", async () => {
-    const r = await runTool("/bin/sh", ["-c", "echo FIRST >&2; head -c 300000 /dev/zero | tr '\\0' x >&2; echo; echo LAST >&2"], {
+    const r = await runTool("/bin/sh", ["-c", "echo FIRST >&2; head -c 300000 /dev/zero | tr '\\0' x >&2; echo >&2; echo LAST >&2"], {
       stderrLimit: 1000,
     });
     expect(r.stderr.startsWith("FIRST")).toBe(true);
     expect(r.stderr.endsWith("LAST")).toBe(true);
     expect(r.stderr).toContain("bytes of output omitted");
     expect(r.stderr.length).toBeLessThan(1100);
+  });
+
+  test("the cap cuts only at line ends: a line split by it (a secret in it) is dropped whole", async () => {
+    // Lines of "password=<secret>" around both cut points: no fragment of a
+    // secret may survive, since a fragment is too short to be redacted later.
+    const script = "for i in $(seq 1 200); do echo \"password=S3cretValue$i-abcdefghijklmnop\" >&2; done";
+    const r = await runTool("/bin/sh", ["-c", script], { stderrLimit: 1000 });
+    expect(r.stderr).toContain("bytes of output omitted");
+    for (const line of r.stderr.split("\n")) {
+      if (line.includes("omitted")) continue;
+      expect(line).toMatch(/^password=S3cretValue\d+-abcdefghijklmnop$/);
+    }
   });
 
   test("abort kills the process; the stream ends and exited says aborted", async () => {
