@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { ConnectionError, EveError, ExitCode, InterruptedError } from "../errors.ts";
-import { guardedSocketFactory, NOT_POSTGRES, SSL_UNSUPPORTED, STARTUP_TIMEOUT } from "./socket.ts";
+import { earlyTlsCloseReason, guardedSocketFactory, NOT_POSTGRES, SSL_UNSUPPORTED, STARTUP_TIMEOUT } from "./socket.ts";
 import { describeTarget, parseDbUrl, redactText, withoutQueryPassword, type DbTarget } from "./url.ts";
 
 export type Db = postgres.Sql<Record<string, never>>;
@@ -184,7 +184,7 @@ export function mapDbError(e: unknown, url?: string): EveError {
       : code === "ENOTFOUND" || code === "EAI_AGAIN" ? "host not found"
       : code === "CONNECT_TIMEOUT" || code === "ETIMEDOUT" ? "timed out"
       : code === "SASL_SIGNATURE_MISMATCH" ? "server signature mismatch during authentication"
-      : "connection closed";
+      : (target && earlyTlsCloseReason(target.host, target.port)) ?? "connection closed";
     return new ConnectionError("E_CONNECT", `cannot connect to ${where}: ${reason}`, {
       hint: "is Postgres running and reachable? check host and port in --url, or use --wait",
       cause: e,

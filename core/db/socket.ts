@@ -65,7 +65,7 @@ export function guardedSocketFactory(timeoutSec: number, state: GuardState = { p
     const port = options.port[i] ?? options.port[0] ?? 5432;
     const socket = options.path ? net.connect(options.path) : net.connect(port, host);
     state.opened++;
-    watch(socket, sslMode(options.ssl), timeoutSec, state);
+    watch(socket, sslMode(options.ssl), timeoutSec, state, options.path ? String(options.path) : `${host}:${port}`);
     return socket;
   };
 }
@@ -84,10 +84,11 @@ function failedSocket(err: Error): Duplex {
 
 type Phase = "first-write" | "ssl-reply" | "startup-write" | "startup-reply" | "tls" | "cancel" | "ready";
 
-function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state: GuardState): void {
+function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state: GuardState, endpoint: string): void {
   let phase: Phase = "first-write";
   let received = Buffer.alloc(0);
   let connected = false;
+  let tlsSince = 0;
   const fail = (err: EndpointError) => {
     phase = "ready";
     clearTimeout(timer);
@@ -137,7 +138,10 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
       if (phase === "ssl-reply") {
         // 'S': TLS takes over the raw socket; 'N' (sslmode=prefer): plaintext startup follows.
         phase = received[0] === 0x53 ? "tls" : "startup-write";
-        if (phase === "tls") clearTimeout(timer);
+        if (phase === "tls") {
+          clearTimeout(timer);
+          tlsSince = performance.now();
+        }
         received = Buffer.alloc(0);
       } else if (startupDone(received)) {
         phase = "ready";
@@ -152,6 +156,10 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
         phase = "ready";
         if (socket.listenerCount("error") > 0) emit("error", err);
       } else if (phase === "tls") {
+        // A TLS connection the server ends within moments of the handshake:
+        // postgres.js reports the TLS socket's reset as a plain "connection
+        // closed"; remember it so the error can name what happened.
+        if (performance.now() - tlsSince < TLS_EARLY_CLOSE_MS) earlyTlsCloses.set(endpoint, performance.now());
         // Under TLS the startup is invisible here; if it never finished, postgres.js
         // will reconnect at once: make that attempt fail with this reason.
         state.pending = new EndpointError(NOT_POSTGRES, "the server closed the connection during the Postgres startup after the SSL handshake");
@@ -161,6 +169,25 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
     }
     return emit(event, ...args);
   };
+}
+
+const TLS_EARLY_CLOSE_MS = 2000;
+/** host:port → when a TLS connection there was closed by the server right after its handshake. */
+const earlyTlsCloses = new Map<string, number>();
+
+/**
+ * The reason to give for a "connection closed" error on `host:port` when a
+ * TLS connection there was just closed by the server before the Postgres
+ * startup could finish; null otherwise.
+ */
+export function earlyTlsCloseReason(host: string, port: number): string | null {
+  for (const [key, at] of earlyTlsCloses) {
+    if (performance.now() - at > 10_000) earlyTlsCloses.delete(key);
+    else if (key === `${host}:${port}`) {
+      return "the server closed the connection during the Postgres startup after the SSL handshake: not a Postgres server?";
+    }
+  }
+  return null;
 }
 
 function closedDuringStartup(phase: Phase, received: Buffer): EndpointError {
