@@ -263,6 +263,7 @@ export async function resolvePartial(db: Db, p: Plan, resume: boolean | undefine
       continue;
     }
     const leftover = await leftoverIndex(db, statements[done]!);
+    const built = leftover ? undefined : await builtIndex(db, statements[done]!);
     if (!resume) {
       const completed = statements.slice(0, done).map((_, i) => ref(statements, i));
       const next = ref(statements, done);
@@ -270,21 +271,22 @@ export async function resolvePartial(db: Db, p: Plan, resume: boolean | undefine
         ...completed.map((c) => `  done  statement ${c.statement}, line ${c.line}: ${c.text}`),
         `  next  statement ${next.statement}, line ${next.line}: ${next.text}`,
         ...(leftover ? [`  left  an INVALID index ${leftover}: statement ${done + 1} was cut off while building it; --resume drops it and runs the statement again`] : []),
+        ...(built ? [`  built the VALID index ${built}: statement ${done + 1} completed but the run stopped before recording it; --resume counts it as done`] : []),
       ];
       const what = done === 0
         ? `no statement completed; statement 1 of ${statements.length} (line ${next.line}) had started when the run stopped`
         : `${done === 1 ? "statement 1" : `statements 1-${done}`} of ${statements.length} completed outside a transaction; the next is statement ${done + 1} (line ${next.line})`;
-      const cic = leftover ? undefined : nonTransactionalReason(statements[done]!, 0);
+      const cic = leftover || built ? undefined : nonTransactionalReason(statements[done]!, 0);
       throw new CheckError("E_PARTIAL", `${r.file.name} is partially applied: ${what}`, {
         context: lines,
         hint:
           `check the database, then run \`eve db migrate --resume\` to continue with statement ${done + 1}` +
           (cic ? ` (it is ${cic}: if it was cut off it may have left something half-built; check that first)` : "") +
           "; nothing was applied",
-        details: { file: r.file.name, statementsDone: done, statements: statements.length, completed, next, ...(leftover ? { invalidIndex: leftover } : {}) },
+        details: { file: r.file.name, statementsDone: done, statements: statements.length, completed, next, ...(leftover ? { invalidIndex: leftover } : {}), ...(built ? { builtIndex: built } : {}) },
       });
     }
-    out.push({ prepared, from: done, ...(leftover ? { leftover } : {}) });
+    out.push({ prepared, from: built ? done + 1 : done, ...(leftover ? { leftover } : {}), ...(built ? { built } : {}) });
   }
   return out;
 }
@@ -294,6 +296,8 @@ export interface PartialFile {
   prepared: Prepared;
   from: number;
   leftover?: string;
+  /** A VALID index the statement before `from` built without its progress being recorded. */
+  built?: string;
 }
 
 /**
@@ -303,13 +307,28 @@ export interface PartialFile {
  * by IF NOT EXISTS). Returns its name as regclass text, or undefined.
  */
 export async function leftoverIndex(db: Db, s: Statement): Promise<string | undefined> {
+  const found = await statementIndex(db, s);
+  return found && !found.valid ? found.name : undefined;
+}
+
+/**
+ * The VALID index a CREATE INDEX CONCURRENTLY built completely before the run
+ * was killed, in the moment before its progress was recorded (the statement
+ * cannot share a round trip with the progress update). Found the same way.
+ */
+export async function builtIndex(db: Db, s: Statement): Promise<string | undefined> {
+  const found = await statementIndex(db, s);
+  return found?.valid ? found.name : undefined;
+}
+
+async function statementIndex(db: Db, s: Statement): Promise<{ name: string; valid: boolean } | undefined> {
   const n = s.node as { concurrent?: boolean; idxname?: string; relation?: { schemaname?: string; relname?: string } };
   if (s.type !== "IndexStmt" || !n.concurrent || !n.idxname || !n.relation?.relname) return undefined;
   const table = (n.relation.schemaname ? quoteIdent(n.relation.schemaname) + "." : "") + quoteIdent(n.relation.relname);
   const [row] = await db`
-    select i.indexrelid::regclass::text as name from pg_index i join pg_class c on c.oid = i.indexrelid
-     where i.indrelid = to_regclass(${table}) and c.relname = ${n.idxname} and not i.indisvalid`;
-  return (row?.name as string | undefined) ?? undefined;
+    select i.indexrelid::regclass::text as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
+     where i.indrelid = to_regclass(${table}) and c.relname = ${n.idxname}`;
+  return row ? { name: row.name as string, valid: row.valid as boolean } : undefined;
 }
 
 function lineStart(text: string, line: number): number {

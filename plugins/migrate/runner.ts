@@ -369,12 +369,12 @@ function withPartial(e: EveError, result: MigrateResult): EveError {
 async function partialFirst(db: Db, p: Plan, opts: MigrateOptions, result: MigrateResult) {
   if (p.running.length) await ensureParser();
   const partial = await resolvePartial(db, p, opts.resume);
-  result.planned.push(...partial.map(({ prepared: m, from, leftover }): PlannedItem => ({
+  result.planned.push(...partial.map(({ prepared: m, from, leftover, built }): PlannedItem => ({
     name: m.file.name,
     version: m.file.version,
     action: "resume",
     transaction: false,
-    reason: `resume at statement ${from + 1} of ${m.statements.length}${leftover ? `, after dropping the INVALID index ${leftover} it left` : ""}`,
+    reason: `resume at statement ${from + 1} of ${m.statements.length}${leftover ? `, after dropping the INVALID index ${leftover} it left` : ""}${built ? ` (statement ${from} had built the VALID index ${built})` : ""}`,
   })));
   return partial;
 }
@@ -384,10 +384,11 @@ function emptyNotice(name: string, verb: string): string {
 }
 
 async function resumePartials(db: Db, table: string, partial: PartialFile[], opts: MigrateOptions, result: MigrateResult, report: Reporter, notice: (m: string) => void) {
-  for (const { prepared: m, from, leftover } of partial) {
+  for (const { prepared: m, from, leftover, built } of partial) {
     report({ type: "start", name: m.file.name });
     let item: AppliedItem;
     try {
+      if (built) notice(`${m.file.name}: statement ${from} had built the VALID index ${built} before the run stopped; counted as done`);
       if (leftover) {
         await db.unsafe(`DROP INDEX CONCURRENTLY IF EXISTS ${leftover}`);
         notice(`${m.file.name}: dropped the INVALID index ${leftover} that statement ${from + 1} left when it was cut off; running it again`);

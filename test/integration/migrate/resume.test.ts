@@ -265,6 +265,24 @@ describe("edge cases of partially applied files", () => {
     expect((await run(db, dir).catch((e) => e)).code).toBe("E_PARTIAL");
   });
 
+  test("killed after a CREATE INDEX CONCURRENTLY finished but before its progress was saved: the refusal says so, --resume counts it as done", async () => {
+    const { db } = await fresh();
+    const name = "20260101000001_c.sql";
+    const dir = writeFiles(tempDir(), { [name]: "-- eve:no-transaction\ncreate table c (a int);\ncreate index concurrently c_a_idx on c (a);\ncreate table c2 (b int);\n" });
+    await run(db, dir);
+    // The state such a kill leaves: statement 2 done (its index is VALID), progress still 1, statement 3 not run.
+    await db`drop table c2`;
+    await db`update schema_migrations set kind = 'running', statements_done = 1`;
+    const refused = await run(db, dir).catch((e) => e);
+    expect(refused.code).toBe("E_PARTIAL");
+    expect(refused.context).toContain("  built the VALID index c_a_idx: statement 2 completed but the run stopped before recording it; --resume counts it as done");
+    expect(refused.details.builtIndex).toBe("c_a_idx");
+    const r = await run(db, dir, { resume: true });
+    expect(r.notices).toContain(`${name}: statement 2 had built the VALID index c_a_idx before the run stopped; counted as done`);
+    expect(await row(db, name)).toMatchObject({ kind: "applied" });
+    expect(await relations(db)).toEqual(["c", "c2", "c_a_idx", "schema_migrations", "schema_migrations_pkey"]);
+  });
+
   test("every statement done but the final mark lost: the next run just marks it applied", async () => {
     const { db } = await fresh();
     const dir = writeFiles(tempDir(), { "20260101000001_x.sql": "-- eve:no-transaction\ncreate table a (i int);\ncreate table b (i int);\n" });
