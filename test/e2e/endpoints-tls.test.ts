@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import tls from "node:tls";
 import { runEve } from "../helpers/cli.ts";
+import { fakeEndpoint, type FakeEndpoint } from "../helpers/fake-endpoint.ts";
 import { startCluster, type Cluster } from "../helpers/pg.ts";
 
 let dir: string;
@@ -63,13 +63,8 @@ describe("a real Postgres with SSL", () => {
 });
 
 /** A server that answers the SSL request with 'S', completes the handshake, then does `after`. */
-async function tlsFake(after: (t: tls.TLSSocket) => void): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {
-  let n = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    n++;
-    sockets.add(c);
-    c.on("error", () => {});
+async function tlsFake(after: (t: tls.TLSSocket) => void): Promise<FakeEndpoint> {
+  return fakeEndpoint((c) => {
     c.once("data", () => {
       c.write("S");
       const t = new tls.TLSSocket(c, { isServer: true, key, cert });
@@ -77,15 +72,6 @@ async function tlsFake(after: (t: tls.TLSSocket) => void): Promise<{ port: numbe
       t.on("secure", () => after(t));
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    accepted: () => n,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
 }
 
 describe("an endpoint that speaks TLS but is not Postgres behind it", () => {

@@ -7,38 +7,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import { runEve } from "../helpers/cli.ts";
+import { fakeEndpoint } from "../helpers/fake-endpoint.ts";
 import { startEve } from "../helpers/start-eve.ts";
 import { freshDatabase } from "../helpers/db.ts";
 import { tempDir, writeFiles } from "../helpers/fs.ts";
-
-interface Fake {
-  port: number;
-  /** TCP connections accepted so far. */
-  accepted: () => number;
-  close: () => Promise<void>;
-}
-
-/** A tiny TCP server on 127.0.0.1 that runs `onConn` for every connection it accepts. */
-async function fake(onConn: (c: net.Socket) => void): Promise<Fake> {
-  let n = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    n++;
-    sockets.add(c);
-    c.on("error", () => {});
-    c.on("close", () => sockets.delete(c));
-    onConn(c);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    accepted: () => n,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
-}
 
 const kinds: Record<string, { query: string; serve: (c: net.Socket) => void; message: RegExp }> = {
   "an HTTP server": {
@@ -97,7 +69,7 @@ describe("a port that answers but is not Postgres: every command fails fast with
     test(kind, async () => {
       const runs = await Promise.all(
         Object.entries(commands).map(async ([name, args]) => {
-          const f = await fake(k.serve);
+          const f = await fakeEndpoint(k.serve);
           const started = performance.now();
           const r = await runEve([...args, "--url", urlFor(f.port, k.query)], { timeoutMs: 40_000 });
           const seconds = (performance.now() - started) / 1000;
@@ -125,7 +97,7 @@ describe("a port that answers but is not Postgres: every command fails fast with
   }
 
   test("--json: the one JSON document names what answered", async () => {
-    const f = await fake(kinds["an HTTP server"]!.serve);
+    const f = await fakeEndpoint(kinds["an HTTP server"]!.serve);
     const r = await runEve(["db", "status", "--json", "--url", urlFor(f.port, "")]);
     await f.close();
     expect(r.code).toBe(3);
@@ -163,7 +135,7 @@ describe("sslmode against a real Postgres without SSL", () => {
 
 describe("--wait backs off and stays bounded", () => {
   test("against a server that accepts and closes: few attempts in 3 s, then exit 3 naming the cause", async () => {
-    const f = await fake((c) => c.destroy());
+    const f = await fakeEndpoint((c) => c.destroy());
     const started = performance.now();
     const r = await runEve(["db", "status", "--wait", "--wait-timeout", "3s", "--url", urlFor(f.port, "")]);
     const seconds = (performance.now() - started) / 1000;
@@ -180,7 +152,7 @@ describe("--wait backs off and stays bounded", () => {
 
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     test(`${signal} during a --wait loop against a dead port ends eve promptly (exit ${code})`, async () => {
-      const f = await fake(() => {});
+      const f = await fakeEndpoint(() => {});
       const port = f.port;
       await f.close(); // nothing listens there now: connection refused, retried
       const p = startEve(["db", "migrate", "--wait", "--wait-timeout", "60s", "--path", migrationsDir, "--url", urlFor(port, "")], /waiting for/);
@@ -198,7 +170,7 @@ describe("--wait backs off and stays bounded", () => {
   }
 
   test("SIGINT while a connection attempt hangs on a silent server ends eve at once", async () => {
-    const f = await fake(() => {});
+    const f = await fakeEndpoint(() => {});
     const p = startEve(["db", "status", "--debug", "--url", `postgres://eve@127.0.0.1:${f.port}/app?connect_timeout=30`], /connecting to/);
     await p.ready;
     await Bun.sleep(500);
