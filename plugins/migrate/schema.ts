@@ -4,26 +4,18 @@
  */
 import { z } from "zod";
 
-export const SkippedStatement = z.object({
-  line: z.number(),
-  sqlstate: z.string(),
-  statement: z.string(),
-  message: z.string(),
-});
-export type SkippedStatement = z.infer<typeof SkippedStatement>;
-
 export const AppliedItem = z.object({
   name: z.string(),
   version: z.string(),
   /**
    * applied: ran; marked: recorded without running (--baseline); adopted: recorded without running because
-   * the database's schema already matched (adopt.ts); empty: no statements; baselined: older eve versions only.
+   * the database's schema already matched (adopt.ts); empty: no statements. (History rows of older eve
+   * versions may say baselined; this run never does.)
    */
-  kind: z.enum(["applied", "baselined", "marked", "adopted", "empty"]),
+  kind: z.enum(["applied", "marked", "adopted", "empty"]),
   /** Ran inside one transaction together with its history row. */
   transaction: z.boolean(),
   durationMs: z.number(),
-  skipped: z.array(SkippedStatement).optional(),
   /** A partially applied no-transaction file continued (--resume) from this statement (1-based). */
   resumedAt: z.number().optional(),
 });

@@ -132,20 +132,17 @@ function summary(r: MigrateResult): string {
 
 function renderItem(out: Parameters<typeof paint>[0], item: MigrateResult["applied"][number]): string {
   if (item.kind === "adopted") return `  ${paint(out, "cyan", "≈")} ${item.name}  (adopted: recorded, not run)`;
-  const mark = item.kind === "applied" || item.kind === "empty" ? paint(out, "green", "✓") : item.kind === "baselined" ? paint(out, "cyan", "≈") : paint(out, "dim", "○");
-  const skipped = item.skipped?.length ?? 0;
+  const mark = item.kind === "applied" || item.kind === "empty" ? paint(out, "green", "✓") : paint(out, "dim", "○");
   const extra =
     item.kind === "marked"
       ? " (marked applied, not run)"
       : item.kind === "empty"
         ? " (no statements: recorded as empty)"
-        : item.kind === "baselined"
-          ? ` (baselined: skipped ${skipped} statement${skipped === 1 ? "" : "s"} whose objects exist: ${item.skipped?.map((s) => `line ${s.line} ${s.sqlstate}`).join(", ")})`
-          : item.resumedAt
-            ? ` (resumed at statement ${item.resumedAt}, outside a transaction)`
-            : item.transaction
-              ? ""
-              : " (outside a transaction)";
+        : item.resumedAt
+          ? ` (resumed at statement ${item.resumedAt}, outside a transaction)`
+          : item.transaction
+            ? ""
+            : " (outside a transaction)";
   return `  ${mark} ${item.name}  ${formatDuration(item.durationMs)}${extra}`;
 }
 
