@@ -116,7 +116,7 @@ function expand(pattern: string): string[] {
 }
 
 /** The executables named `tool` in search order, without duplicates (by real path). */
-export function candidatePaths(tool: PgToolName, env: Env): Array<{ path: string; source: PgToolSource }> {
+export function candidatePaths(tool: PgToolName, env: Env): Array<{ path: string; source: PgToolSource; wrapper?: true }> {
   const dirs: Array<{ dir: string; source: PgToolSource }> = [];
   if (env.EVE_PG_BIN) {
     dirs.push({ dir: env.EVE_PG_BIN, source: "EVE_PG_BIN" });
@@ -129,7 +129,7 @@ export function candidatePaths(tool: PgToolName, env: Env): Array<{ path: string
   // Debian/Ubuntu put a Perl dispatcher (postgresql-common's pg_wrapper) on PATH: it costs
   // ~0.1 s a run and picks a version by its own rules, so the real binaries it would
   // dispatch to are tried first and the wrapper only as a last resort.
-  const wrappers: Array<{ path: string; source: PgToolSource }> = [];
+  const wrappers: Array<{ path: string; source: PgToolSource; wrapper: true }> = [];
   for (const { dir, source } of dirs) {
     const path = join(dir, tool);
     if (!isExecutable(path)) continue;
@@ -141,7 +141,7 @@ export function candidatePaths(tool: PgToolName, env: Env): Array<{ path: string
     }
     if (seen.has(real)) continue;
     seen.add(real);
-    if (source === "PATH" && basename(real) === "pg_wrapper") wrappers.push({ path, source });
+    if (source === "PATH" && basename(real) === "pg_wrapper") wrappers.push({ path, source, wrapper: true });
     else out.push({ path, source });
   }
   return [...out, ...wrappers];
@@ -175,6 +175,15 @@ export async function findPgTool(
   opts: { env: Env; minMajor?: number; /** e.g. "to read an archive written by pg_dump 17" */ why?: string },
 ): Promise<PgTool> {
   const paths = candidatePaths(tool, opts.env);
-  const candidates = await Promise.all(paths.map(async (c) => ({ ...c, ...(await probeVersion(c.path)) })));
-  return chooseClient(tool, candidates, opts.minMajor, { searched: searchedText(opts.env), why: opts.why });
+  const probe = (list: typeof paths) => Promise.all(list.map(async ({ path, source }) => ({ path, source, ...(await probeVersion(path)) })));
+  const choose = (cands: PgToolCandidate[]) => chooseClient(tool, cands, opts.minMajor, { searched: searchedText(opts.env), why: opts.why });
+  // The real binaries first; a pg_wrapper (a Perl start-up per probe) only when none of them will do.
+  const direct = await probe(paths.filter((p) => !p.wrapper));
+  const wrappers = paths.filter((p) => p.wrapper);
+  if (wrappers.length === 0) return choose(direct);
+  try {
+    return choose(direct);
+  } catch {
+    return choose([...direct, ...(await probe(wrappers))]);
+  }
 }
