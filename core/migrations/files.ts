@@ -187,6 +187,46 @@ async function readMigrationFile(path: string, name: string): Promise<MigrationF
   };
 }
 
+/**
+ * Migration files that travelled as data (`{name, sql}`: the control plane's
+ * migrate and migrations): the same name rules, checksums and directive as
+ * files read from disk, computed here and never taken from the sender. `sql`
+ * is the file's whole text as decoded from UTF-8 (a BOM kept), so the checksum
+ * equals the one of the file's bytes. `label` names the source in messages.
+ */
+export function filesFromEntries(entries: ReadonlyArray<{ name: string; sql: string }>, label: string): MigrationFile[] {
+  const bad = nameProblemsError(label, validateNames(entries.map((e) => e.name)));
+  if (bad) throw bad;
+  const broken = entries.filter((e) => !e.sql.isWellFormed()).map((e) => e.name);
+  if (broken.length) {
+    throw new UsageError(`${broken.length === 1 ? `${broken[0]} is` : `${broken.length} migrations are`} not valid Unicode text (a lone surrogate)`, {
+      hint: "send each file's text as decoded from UTF-8; nothing was applied",
+      details: { invalidText: broken },
+    });
+  }
+  const files = entries.map(({ name, sql }): MigrationFile => {
+    const m = FILE_PATTERN.exec(name)!;
+    const text = sql.replace(/^\uFEFF/, "");
+    const nl = text.indexOf("\n");
+    return {
+      name,
+      version: m[1]!,
+      description: m[2]!,
+      path: `${label}/${name}`,
+      checksum: sha256(sql),
+      normalizedChecksum: sha256(normalizeText(sql)),
+      text,
+      noTransactionDirective: DIRECTIVE_NO_TX.test(nl === -1 ? text : text.slice(0, nl)),
+    };
+  });
+  return files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}
+
+/** The text to send for a file read from disk: its decoded text with the BOM it had (see filesFromEntries). */
+export function entryOf(f: MigrationFile): { name: string; sql: string } {
+  return { name: f.name, sql: sha256(f.text) === f.checksum ? f.text : "\uFEFF" + f.text };
+}
+
 /** Normalise a free-text description to [a-z0-9_]. */
 export function normalizeDescription(input: string): string {
   return input
