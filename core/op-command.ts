@@ -1,0 +1,111 @@
+/**
+ * A command that runs an operation: flags → input, then either locally
+ * (--url / DATABASE_URL: connect, op.run) or remotely (--env: the control
+ * plane runs the same operation on the tenant and streams its events back),
+ * and the same renderers for events, the result and errors in both modes,
+ * so the output cannot tell them apart.
+ */
+import { urlOption, waitOptions } from "./config.ts";
+import { openDirect } from "./db/open.ts";
+import type { Notice } from "./db/index.ts";
+import { UsageError } from "./errors.ts";
+import { runRemote, tenantOpPath } from "./http/client.ts";
+import type { Operation, OpDeps } from "./operation.ts";
+import { defineCommand, type CommandSpec, type Context, type OptionSpec } from "./plugin.ts";
+import { remoteOptions, resolveRemote, type RemoteFlags } from "./remote.ts";
+import type { Store } from "./store/types.ts";
+
+/** Flags every operation command has, besides its own. */
+export interface TargetFlags extends RemoteFlags {
+  url?: string;
+  env?: string;
+  wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+}
+
+/** The flags of an operation command: the input's fields (commander camel-cases --dry-run to dryRun), the target flags, and extras. */
+export type OpFlags<I, X = unknown> = Partial<I> & TargetFlags & X;
+
+export interface OpCommandSpec<I, R, E, O> extends Omit<CommandSpec<O>, "run" | "options"> {
+  op: Operation<I, R, E>;
+  /** The command's own options; --url, --wait, --env and the remote flags are added. */
+  options?: OptionSpec[];
+  /** Flags and arguments → input (reading local files here); a UsageError for bad flags. */
+  input(ctx: Context, opts: O, args: string[]): I | Promise<I>;
+  /** The snapshot store for local runs of operations that need one. */
+  store?(ctx: Context, opts: O): Store;
+  /** Called once the input is known, before connecting (warnings). */
+  before?(ctx: Context, input: I, opts: O): void;
+  /** Render one event as it happens. */
+  event?(ctx: Context, e: E, opts: O, input: I): void;
+  /** Render the result; a number is the exit code (a thrown CheckError also works). */
+  result(ctx: Context, r: R, opts: O, input: I): void | number | Promise<void | number>;
+  /** Render a failed run (partial output) before the error is reported; it is rethrown after. */
+  failure?(ctx: Context, e: unknown, opts: O, input: I): void | Promise<void>;
+}
+
+export const envOption: OptionSpec = { flags: "--env <name>", description: "run through the control plane on this environment's database" };
+
+/** Build the CommandSpec of an operation command. */
+export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spec: OpCommandSpec<I, R, E, O>): CommandSpec<O> {
+  const { op, input: toInput, store, before, event, result, failure, options = [], ...rest } = spec;
+  return defineCommand<O>({
+    ...rest,
+    options: [urlOption, envOption, ...options, ...waitOptions, ...remoteOptions],
+    async run(ctx, opts, args) {
+      if (opts.env !== undefined && opts.url !== undefined) throw new UsageError("give --url or --env, not both");
+      const raw = await toInput(ctx, opts, args);
+      const parsed = op.input.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new UsageError(`invalid input for ${op.name}: ${issue.path.join(".") || "input"}: ${issue.message}`);
+      }
+      const input = parsed.data;
+      before?.(ctx, input, opts);
+      const emit = (e: E) => event?.(ctx, e, opts, input);
+      let r: R;
+      try {
+        r = opts.env !== undefined ? await remote(ctx, opts, op, input, emit) : await local(ctx, opts, op, input, emit, store);
+      } catch (e) {
+        await failure?.(ctx, e, opts, input);
+        throw e;
+      }
+      const code = await result(ctx, r, opts, input);
+      return typeof code === "number" ? code : undefined;
+    },
+  });
+}
+
+async function remote<I, R, E>(ctx: Context, opts: TargetFlags, op: Operation<I, R, E>, input: I, emit: (e: E) => void): Promise<R> {
+  const target = await resolveRemote(opts, ctx.env, { needProject: true });
+  return runRemote<R, E>(target, tenantOpPath(target.project!, opts.env!, op.name), input, emit, { signal: ctx.signal });
+}
+
+async function local<I, R, E, O extends TargetFlags>(
+  ctx: Context,
+  opts: O,
+  op: Operation<I, R, E>,
+  input: I,
+  emit: (e: E) => void,
+  store: ((ctx: Context, opts: O) => Store) | undefined,
+): Promise<R> {
+  let onNotice: (n: Notice) => void = () => {};
+  const conn = await openDirect(ctx, opts, { ...op.connection?.(input), onNotice: (n) => onNotice(n) });
+  try {
+    const deps: OpDeps = {
+      db: conn.db,
+      url: conn.url,
+      label: conn.label,
+      mode: "direct",
+      onNotice: (h) => void (onNotice = h),
+      ...(op.store && store ? { store: store(ctx, opts) } : {}),
+      toolEnv: ctx.env,
+      now: () => ctx.now(),
+      signal: ctx.signal,
+    };
+    return await op.run(deps, input, emit);
+  } finally {
+    await conn.close();
+  }
+}
