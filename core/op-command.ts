@@ -7,8 +7,8 @@
  */
 import { urlOption, waitOptions } from "./config.ts";
 import { openDirect } from "./db/open.ts";
-import type { Notice } from "./db/index.ts";
-import { UsageError } from "./errors.ts";
+import type { Db, Notice } from "./db/index.ts";
+import { EveError, UsageError } from "./errors.ts";
 import { runRemote, tenantOpPath } from "./http/client.ts";
 import type { Operation, OpDeps } from "./operation.ts";
 import { defineCommand, type CommandSpec, type Context, type OptionSpec } from "./plugin.ts";
@@ -91,7 +91,11 @@ async function local<I, R, E, O extends TargetFlags>(
   store: ((ctx: Context, opts: O) => Store) | undefined,
 ): Promise<R> {
   let onNotice: (n: Notice) => void = () => {};
-  const conn = await openDirect(ctx, opts, { ...op.connection?.(input), onNotice: (n) => onNotice(n) });
+  const st = op.store && store ? store(ctx, opts) : undefined;
+  const conn =
+    op.connects === false
+      ? { db: noConnection(op.name), url: "", label: "", close: async () => {} }
+      : await openDirect(ctx, opts, { ...op.connection?.(input), onNotice: (n) => onNotice(n) });
   try {
     const deps: OpDeps = {
       db: conn.db,
@@ -99,7 +103,7 @@ async function local<I, R, E, O extends TargetFlags>(
       label: conn.label,
       mode: "direct",
       onNotice: (h) => void (onNotice = h),
-      ...(op.store && store ? { store: store(ctx, opts) } : {}),
+      ...(st ? { store: st } : {}),
       toolEnv: ctx.env,
       now: () => ctx.now(),
       signal: ctx.signal,
@@ -108,4 +112,12 @@ async function local<I, R, E, O extends TargetFlags>(
   } finally {
     await conn.close();
   }
+}
+
+/** The `db` of an operation that declared `connects: false`: any use is a bug, reported as one. */
+export function noConnection(name: string): Db {
+  const fail = () => {
+    throw new EveError("E_INTERNAL", `operation ${name} declared connects: false but used the database`);
+  };
+  return new Proxy(fail, { get: fail, apply: fail }) as unknown as Db;
 }

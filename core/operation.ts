@@ -49,6 +49,11 @@ export interface Operation<I = any, R = any, E = any> {
   connection?(input: I): Omit<ConnectOptions, "onNotice" | "connectTimeout">;
   /** Needs a snapshot store in deps. */
   store?: boolean;
+  /**
+   * false: works on the store alone (list, show, delete a snapshot): no target
+   * connection is opened, `deps.db` throws if used and `deps.url`/`label` are "".
+   */
+  connects?: boolean;
   run(deps: OpDeps, input: I, emit: (e: E) => void): Promise<R>;
 }
 
