@@ -9,6 +9,7 @@
  */
 import type { z } from "zod";
 import type { ConnectOptions, Db, Notice } from "./db/index.ts";
+import type { WipeOptions, WipeResult } from "./db/recreate.ts";
 import { EveError, ExitCode, type ExitCode as ExitCodeValue } from "./errors.ts";
 import type { Store } from "./store/types.ts";
 
@@ -31,6 +32,15 @@ export interface OpDeps {
   store?: Store;
   /** Environment for locating and running client tools (PATH, EVE_PG_BIN, PG*); never read for config. */
   toolEnv: Record<string, string | undefined>;
+  /**
+   * Managed mode only: how this target is emptied (wipe, reset). The control
+   * plane wipes a tenant's schemas as the platform and re-provisions its grants
+   * and extensions after. Absent in direct mode: operations call
+   * core/db/recreate.ts wipeDatabase(deps.url, …) themselves.
+   */
+  wipeDatabase?(opts: WipeOptions): Promise<WipeResult>;
+  /** Managed mode only: where migrate's adoption creates its scratch shadow database (the instance's admin URL). */
+  shadowUrl?: string;
   now(): Date;
   /** Aborted on Ctrl-C / SIGTERM (CLI) or when the client goes away / the server stops. */
   signal: AbortSignal;
