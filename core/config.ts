@@ -29,9 +29,14 @@ export const environmentHelp: ReadonlyArray<readonly [string, string]> = [
   ["TERM", "dumb: no colour"],
 ];
 
-/** The database URL for direct mode: --url, then DATABASE_URL. */
+/** The database URL the user gave for direct mode, if any: --url, then DATABASE_URL (an empty variable is unset). */
+export function givenDbUrl(flag: string | undefined, env: Record<string, string | undefined>): string | undefined {
+  return flag ?? (env.DATABASE_URL || undefined);
+}
+
+/** The database URL for direct mode: --url, then DATABASE_URL; neither is a usage error. */
 export function resolveDbUrl(flag: string | undefined, env: Record<string, string | undefined>): string {
-  const url = flag ?? (env.DATABASE_URL || undefined);
+  const url = givenDbUrl(flag, env);
   if (!url) {
     throw new UsageError("no database given", {
       hint: "pass --url postgres://user@host:5432/db (password as user:password@, or in PGPASSWORD) or set DATABASE_URL",
@@ -51,9 +56,19 @@ export function resolveConnectTimeout(env: Record<string, string | undefined>): 
   return Number(v) > 0 ? Number(v) : undefined;
 }
 
+/**
+ * The migrations directory: --path, then MIGRATIONS_DIR (an empty variable is
+ * unset), then db/migrations; `explicit` when the user chose it (not the default).
+ */
+export function migrationsDirChoice(flag: string | undefined, env: Record<string, string | undefined>): { directory: string; explicit: boolean } {
+  if (flag !== undefined) return { directory: flag, explicit: true };
+  if (env.MIGRATIONS_DIR) return { directory: env.MIGRATIONS_DIR, explicit: true };
+  return { directory: "db/migrations", explicit: false };
+}
+
 /** The migrations directory: --path, then MIGRATIONS_DIR, then db/migrations. */
 export function resolveMigrationsDir(flag: string | undefined, env: Record<string, string | undefined>): string {
-  return flag ?? (env.MIGRATIONS_DIR || "db/migrations");
+  return migrationsDirChoice(flag, env).directory;
 }
 
 /**

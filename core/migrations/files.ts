@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { migrationsDirChoice } from "../config.ts";
 import { UsageError } from "../errors.ts";
 
 export const FILE_PATTERN = /^(\d{14})_([a-z0-9_]+)\.sql$/;
@@ -292,9 +293,8 @@ export async function readOptionalMigrationDir(
   env: Record<string, string | undefined>,
   cwd: string,
 ): Promise<{ directory: string; files: MigrationFile[] } | null> {
-  const directory = flag ?? (env.MIGRATIONS_DIR || "db/migrations");
+  const { directory, explicit } = migrationsDirChoice(flag, env);
   const abs = resolve(cwd, directory);
-  const explicit = flag !== undefined || !!env.MIGRATIONS_DIR;
   if (!explicit && !(await stat(abs).then((s) => s.isDirectory(), () => false))) return null;
   return { directory, files: await readMigrationDir(abs) };
 }

@@ -1,4 +1,6 @@
+/** `eve db new`: create an empty migration file (local only: it writes a file). */
 import { resolve } from "node:path";
+import { resolveMigrationsDir } from "../../../core/config.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { createMigrationFile } from "../../../core/migrations/files.ts";
 
@@ -13,7 +15,7 @@ export default defineCommand<{ path?: string; json?: boolean }>({
   options: [{ flags: "--path <dir>", description: "migrations directory (default: $MIGRATIONS_DIR or db/migrations)" }],
   examples: ["eve db new create users table", "eve db new add_index --path db/custom-migrations"],
   async run(ctx, opts, args) {
-    const dir = resolve(ctx.cwd, opts.path ?? (ctx.env.MIGRATIONS_DIR || "db/migrations"));
+    const dir = resolve(ctx.cwd, resolveMigrationsDir(opts.path, ctx.env));
     const path = await createMigrationFile(dir, args.join(" "), ctx.now());
     if (opts.json) ctx.out.printJson({ path });
     else ctx.out.print(path);
