@@ -63,12 +63,12 @@ describe("projects", () => {
   test("list pages newest first", async () => {
     const q = await platformDb(2);
     try {
-      const made = [];
+      const made: string[] = [];
       for (const n of ["p1", "p2", "p3", "p4", "p5"]) made.push((await createProject(q.db, n)).id);
       const first = await listProjects(q.db, { limit: 2 });
-      expect(first.items.map((x) => x.id)).toEqual([made[4], made[3]]);
+      expect(first.items.map((x) => x.id)).toEqual(made.slice(3).reverse());
       const second = await listProjects(q.db, { limit: 2, cursor: first.next_cursor });
-      expect(second.items.map((x) => x.id)).toEqual([made[2], made[1]]);
+      expect(second.items.map((x) => x.id)).toEqual(made.slice(1, 3).reverse());
       const third = await listProjects(q.db, { limit: 2, cursor: second.next_cursor });
       expect(third).toEqual({ items: [expect.objectContaining({ id: made[0] })], next_cursor: null });
       expect((await failure(listProjects(q.db, { cursor: first.next_cursor + "x" }))).code).toBe("E_USAGE");
