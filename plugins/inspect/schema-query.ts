@@ -503,17 +503,30 @@ function toTable(r: Assembled, v: number): Table {
   const foreignKeys: ForeignKey[] = [];
   for (const c of r.constraints) {
     const columns = (c.keys ?? []).map((k) => r.names[k] ?? `#${k}`);
-    const common = { name: c.name, columns, definition: c.definition, deferrable: c.deferrable, initiallyDeferred: c.initiallyDeferred, validated: c.validated };
+    // Keys in the order of the zod schemas (and of the --json help).
     if (c.type === "f") {
       foreignKeys.push({
-        ...common,
+        name: c.name,
+        columns,
         references: { schema: c.refSchema!, table: c.refTable!, columns: c.refColumns ?? [] },
         onUpdate: fkActions[c.onUpdate] ?? "no action",
         onDelete: fkActions[c.onDelete] ?? "no action",
         match: matchTypes[c.match] ?? "simple",
+        deferrable: c.deferrable,
+        initiallyDeferred: c.initiallyDeferred,
+        validated: c.validated,
+        definition: c.definition,
       });
     } else {
-      constraints.push({ ...common, type: constraintTypes[c.type]! });
+      constraints.push({
+        name: c.name,
+        type: constraintTypes[c.type]!,
+        columns,
+        definition: c.definition,
+        deferrable: c.deferrable,
+        initiallyDeferred: c.initiallyDeferred,
+        validated: c.validated,
+      });
     }
   }
   return {
@@ -610,13 +623,22 @@ const routineKinds: Record<string, Routine["kind"]> = { f: "function", p: "proce
 const volatility: Record<string, Routine["volatility"]> = { i: "immutable", s: "stable", v: "volatile" };
 
 function toRoutine(f: RawRoutine): Routine {
-  const { identityArguments, ...rest } = f;
+  // Keys in the order of the zod schema.
   return {
-    ...rest,
+    schema: f.schema,
+    name: f.name,
     kind: routineKinds[f.kind] ?? "function",
-    signature: `${f.name}(${identityArguments})`,
+    signature: `${f.name}(${f.identityArguments})`,
+    arguments: f.arguments,
+    returns: f.returns,
+    language: f.language,
     volatility: volatility[f.volatility] ?? "volatile",
+    strict: f.strict,
+    securityDefiner: f.securityDefiner,
     config: f.config ?? [],
+    owner: f.owner,
+    comment: f.comment,
+    privileges: f.privileges,
   };
 }
 

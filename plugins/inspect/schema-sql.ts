@@ -127,10 +127,10 @@ order by con.conrelid, con.conname`;
 
 export const INDEXES_SQL = `
 select i.indrelid as rel, ic.relname as name, pg_get_indexdef(i.indexrelid) as definition, am.amname as method,
-       i.indisunique as "unique", i.indisprimary as "primary", i.indisvalid as valid,
-       pg_get_expr(i.indpred, i.indrelid, true) as predicate,
+       i.indisunique as "unique", i.indisprimary as "primary",
        to_json(array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts) k order by k)) as columns,
        to_json(array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(i.indnkeyatts + 1, i.indnatts) k order by k)) as include,
+       pg_get_expr(i.indpred, i.indrelid, true) as predicate, i.indisvalid as valid,
        con.conname as "constraint"
 from ${scopedRelations}
 join pg_index i on i.indrelid = c.oid
@@ -218,9 +218,10 @@ export const RANGES_SQL = typeQuery(
  */
 export const COLLATIONS_SQL = `
 select co.oid, n.nspname as schema, co.collname as name, pg_get_userbyid(co.collowner) as owner, d.description as comment,
-       co.collprovider as provider, co.collisdeterministic as deterministic,
+       co.collprovider as provider,
        coalesce(j ->> 'colllocale', j ->> 'colliculocale') as locale,
-       j ->> 'collcollate' as "lcCollate", j ->> 'collctype' as "lcCtype", j ->> 'collicurules' as rules
+       j ->> 'collcollate' as "lcCollate", j ->> 'collctype' as "lcCtype", j ->> 'collicurules' as rules,
+       co.collisdeterministic as deterministic
 from pg_collation co
 cross join lateral to_jsonb(co) j
 join pg_namespace n on n.oid = co.collnamespace

@@ -1,23 +1,24 @@
-import { urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
-import { defineCommand } from "../../../core/plugin.ts";
+/**
+ * `eve db schema`: runs db.schema (plugins/inspect/ops/schema.ts) and prints
+ * the tree or the JSON document in pieces with backpressure, so a large
+ * catalog is never one string in memory.
+ */
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
 import { StreamWriter } from "../../../core/output/writer.ts";
 import { jsonChunks } from "../json-chunks.ts";
 import { renderSchemaChunks } from "../render-schema.ts";
-import { inspectSchema } from "../schema-query.ts";
+import { SchemaAssembler, type SchemaHead, type SchemaPart } from "../schema-parts.ts";
+import { schemaOp, type SchemaInput } from "../ops/schema.ts";
 
-interface Opts {
-  url?: string;
-  schema?: string[];
-  table?: string[];
-  wait?: boolean;
-  waitTimeout?: number;
-  json?: boolean;
-}
+type Opts = OpFlags<SchemaInput, { schema?: string[]; table?: string[] }>;
 
-export default defineCommand<Opts>({
+/** The parts of each run, by its options object (one per invocation). */
+const runs = new WeakMap<Opts, SchemaAssembler>();
+
+export default defineOpCommand<SchemaInput, SchemaHead, SchemaPart, Opts>({
+  op: schemaOp,
   path: ["db", "schema"],
-  summary: "show tables, views, indexes, policies, types, collations, functions, grants and extensions",
+  summary: schemaOp.summary,
   description:
     "Reads the catalog (one query per object kind, pipelined in one read-only snapshot) and\n" +
     "prints a tree per schema. System schemas (pg_*, information_schema) and objects that\n" +
@@ -68,26 +69,27 @@ export default defineCommand<Opts>({
     "Every key is always present (null when absent or unknown); lists are sorted by name;\n" +
     "64-bit sequence values are strings.",
   options: [
-    urlOption,
     { flags: "--schema <name>", description: "only this schema (repeatable)", repeatable: true },
     { flags: "--table <name>", description: "only this table, view or sequence: NAME or SCHEMA.NAME (repeatable)", repeatable: true },
-    ...waitOptions,
   ],
-  examples: ["eve db schema --url postgres://…", "eve db schema --schema app --table users --json"],
-  async run(ctx, opts) {
-    // Two sessions: the catalog is read in two halves on one exported snapshot.
-    const conn = await openDirect(ctx, opts, { applicationName: "eve schema", max: 2 });
-    try {
-      const result = await inspectSchema(conn.db, { schemas: opts.schema, tables: opts.table });
-      // Written in pieces with backpressure: a large catalog is never one string.
-      // The catalog rows are garbage now; so is each chunk once written.
-      ctx.collectGarbage?.();
-      const w = new StreamWriter(ctx.out.stdout, { onVolume: ctx.collectGarbage });
-      for (const chunk of opts.json ? jsonChunks(result) : renderSchemaChunks(result, ctx.out)) await w.text(chunk);
-      await w.text("\n");
-      await w.flush();
-    } finally {
-      await conn.close();
-    }
+  examples: ["eve db schema --url postgres://…", "eve db schema --schema app --table users --json", "eve db schema --env staging"],
+  input(_ctx, opts) {
+    return { schemas: opts.schema ?? [], tables: opts.table ?? [] };
+  },
+  event(_ctx, part, opts) {
+    let parts = runs.get(opts);
+    if (!parts) runs.set(opts, (parts = new SchemaAssembler()));
+    parts.add(part);
+  },
+  async result(ctx, head, opts) {
+    const result = (runs.get(opts) ?? new SchemaAssembler()).join(head);
+    runs.delete(opts);
+    // Written in pieces with backpressure: a large catalog is never one string.
+    // The catalog rows are garbage now; so is each chunk once written.
+    ctx.collectGarbage?.();
+    const w = new StreamWriter(ctx.out.stdout, { onVolume: ctx.collectGarbage });
+    for (const chunk of opts.json ? jsonChunks(result) : renderSchemaChunks(result, ctx.out)) await w.text(chunk);
+    await w.text("\n");
+    await w.flush();
   },
 });

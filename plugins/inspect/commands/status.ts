@@ -1,21 +1,19 @@
-import { urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
-import { readOptionalMigrationDir } from "../../../core/migrations/files.ts";
-import { defineCommand } from "../../../core/plugin.ts";
+/**
+ * `eve db status`: runs db.status (plugins/inspect/ops/status.ts), sending the
+ * local migration files when there are some, and prints the report.
+ */
+import { entryOf, readOptionalMigrationDir } from "../../../core/migrations/files.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { statusOp, type StatusInput } from "../ops/status.ts";
 import { renderStatus } from "../render-status.ts";
-import { inspectStatus } from "../status-query.ts";
+import type { StatusResult } from "../schema.ts";
 
-interface Opts {
-  url?: string;
-  path?: string;
-  wait?: boolean;
-  waitTimeout?: number;
-  json?: boolean;
-}
+type Opts = OpFlags<StatusInput, { path?: string }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<StatusInput, StatusResult, never, Opts>({
+  op: statusOp,
   path: ["db", "status"],
-  summary: "check a database: reachability, latency, size, connections, migrations, long queries",
+  summary: statusOp.summary,
   description:
     "Connects (exit 3 with a one-line reason when the server is unreachable or rejects the\n" +
     "login), then reports the server version, database size, connections in use against\n" +
@@ -35,24 +33,16 @@ export default defineCommand<Opts>({
     "  oldestTransaction: {pid, user, application, state, ageMs} }\n" +
     "latest, longestQuery and oldestTransaction are null when there is none.",
   options: [
-    urlOption,
     { flags: "--path <dir>", description: "migrations directory to compare with (default: $MIGRATIONS_DIR, or db/migrations if present)" },
-    ...waitOptions,
   ],
   examples: ["eve db status --url postgres://…", "eve db status --path db/migrations --json"],
-  async run(ctx, opts) {
+  async input(ctx, opts) {
     // Read (and validate) the files before connecting: a bad name is a usage error.
     const dir = await readOptionalMigrationDir(opts.path, ctx.env, ctx.cwd);
-    const conn = await openDirect(ctx, opts, { applicationName: "eve status" });
-    try {
-      const result = await inspectStatus(conn.db, {
-        target: conn.label,
-        migrations: dir ?? undefined,
-      });
-      if (opts.json) ctx.out.printJson(result);
-      else ctx.out.print(renderStatus(result, ctx.out));
-    } finally {
-      await conn.close();
-    }
+    return { migrations: dir ? dir.files.map(entryOf) : null, directory: dir?.directory ?? null };
+  },
+  result(ctx, result, opts) {
+    if (opts.json) ctx.out.printJson(result);
+    else ctx.out.print(renderStatus(result, ctx.out));
   },
 });

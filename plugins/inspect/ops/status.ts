@@ -1,0 +1,36 @@
+/**
+ * db.status: reachability, latency, server and database facts, connections,
+ * extensions, the migration summary (compared with files when some are sent)
+ * and the oldest activity of the target, as a StatusResult.
+ */
+import { z } from "zod";
+import { filesFromEntries } from "../../../core/migrations/files.ts";
+import { defineOperation } from "../../../core/operation.ts";
+import { StatusResult } from "../schema.ts";
+import { inspectStatus } from "../status-query.ts";
+
+/** A migration file as data: its name and its whole text (core/migrations/files.ts filesFromEntries). */
+const MigrationEntry = z.object({ name: z.string().max(255), sql: z.string() });
+
+export const StatusInput = z.object({
+  /** Files to compare the history with; null: the history alone. */
+  migrations: z.array(MigrationEntry).max(100_000).nullable().default(null),
+  /** Where the files came from, for messages and the result (a directory, or null). */
+  directory: z.string().max(4096).nullable().default(null),
+});
+export type StatusInput = z.infer<typeof StatusInput>;
+
+export const statusOp = defineOperation({
+  name: "db.status",
+  summary: "check a database: reachability, latency, size, connections, migrations, long queries",
+  access: "read",
+  input: StatusInput,
+  result: StatusResult,
+  event: z.never(),
+  connection: () => ({ applicationName: "eve status" }),
+  async run(deps, input) {
+    const directory = input.directory ?? "the request";
+    const migrations = input.migrations ? { directory, files: filesFromEntries(input.migrations, directory) } : undefined;
+    return inspectStatus(deps.db, { target: deps.label, migrations });
+  },
+});
