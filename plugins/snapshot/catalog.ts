@@ -5,7 +5,9 @@
  * gone (dead pid on this host, or no heartbeat for a while) is marked failed
  * and its partial object removed.
  */
+import { hostname } from "node:os";
 import { EveError, ExitCode, UsageError } from "../../core/errors.ts";
+import { pid, processAlive } from "../../core/runtime/index.ts";
 import type { Store } from "../../core/store/types.ts";
 import { SnapshotRecord, type StaleFix } from "./schema.ts";
 
@@ -131,6 +133,16 @@ export interface StaleOptions {
   /** A heartbeat older than this is stale whatever the host (default 10 minutes). */
   staleAfterMs?: number;
   now: Date;
+}
+
+/** This process as the writer of the records it creates (for stale detection by others). */
+export function thisWriter(): { host: string; pid: number } {
+  return { host: hostname(), pid: pid() };
+}
+
+/** Stale detection as seen from this process: writers on this host are checked by pid. */
+export function staleHere(): Omit<StaleOptions, "now"> {
+  return { host: hostname(), isAlive: processAlive };
 }
 
 /** Heartbeat period of a running snapshot; staleness thresholds must be well above it. */

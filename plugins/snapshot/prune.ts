@@ -6,7 +6,7 @@
  */
 import type { Store } from "../../core/store/types.ts";
 import { deleteSnapshot, fixStale, listRecords, type StaleOptions } from "./catalog.ts";
-import type { PruneResult, SnapshotRecord } from "./schema.ts";
+import type { PruneEvent, PruneResult, SnapshotRecord } from "./schema.ts";
 
 export interface PruneOptions {
   store: Store;
@@ -18,8 +18,6 @@ export interface PruneOptions {
   dryRun?: boolean;
   stale: StaleOptions;
 }
-
-export type PruneEvent = { type: "deleted"; record: SnapshotRecord } | { type: "unreadable"; key: string; message: string };
 
 /** Which expired snapshots to delete and which to keep: pure. */
 export function planPrune(recs: SnapshotRecord[], now: Date, all = false): { remove: SnapshotRecord[]; kept: PruneResult["kept"] } {

@@ -5,17 +5,18 @@
  * --no-owner, everything handed to the target's owner), then the rename swap
  * and the old database dropped. Until the swap commits the target is untouched.
  */
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { close, connect, mapDbError, quoteIdent, withDatabase, type Db } from "../../core/db/index.ts";
 import { advisoryKey } from "../../core/db/lock.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
-import type { RestoreEvent, RestoreOptions } from "./restore.ts";
 import { createDatabaseSql, derivedName, dropDatabase } from "../../core/db/admin.ts";
+import { downloadVerified } from "./download.ts";
 import { reassignToOwner, swapDatabases, type TargetInfo } from "./restore-db.ts";
 import { listFile, preserveFlags, type Preserve } from "./restore-roles.ts";
-import type { SnapshotRecord } from "./schema.ts";
-import { hashStream, mismatch, pumpVerified } from "./streams.ts";
+import type { RestoreOptions } from "./restore-options.ts";
+import type { RestoreEvent, SnapshotRecord } from "./schema.ts";
+import { pumpVerified } from "./streams.ts";
 import { trace } from "./trace.ts";
 import { cleanStderr, connArgs, secretsOf, spawnTool, toolFailed, type PgTool } from "./tools.ts";
 
@@ -210,20 +211,10 @@ async function download(c: Ctx): Promise<{ dir: string; path: string }> {
   const path = join(dir, `${rec.id}.dump`);
   try {
     c.onEvent({ type: "phase", phase: "download", total: rec.size ?? undefined });
-    const fh = await open(path, "wx", 0o600);
-    try {
-      const got = await hashStream(await o.store.get(rec.key, { signal: o.signal }), async (chunk) => {
-        let off = 0;
-        while (off < chunk.byteLength) off += (await fh.write(chunk, off)).bytesWritten;
-      }, (bytes) => c.onEvent({ type: "progress", bytes }));
-      if (got.size !== rec.size || got.sha256 !== rec.sha256) throw mismatch(`snapshot ${rec.id}`, got, { size: rec.size!, sha256: rec.sha256! });
-    } finally {
-      await fh.close();
-    }
+    await downloadVerified(o.store, rec, path, { signal: o.signal, onProgress: (bytes) => c.onEvent({ type: "progress", bytes }) });
     return { dir, path };
   } catch (e) {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
     throw e;
   }
 }
-

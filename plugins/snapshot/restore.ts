@@ -27,48 +27,12 @@ import { terminateSessions } from "../../core/db/admin.ts";
 import { inspectTarget, isEmptyDatabase, openMaintenance } from "./restore-db.ts";
 import { restoreInPlace } from "./restore-inplace.ts";
 import { intoEmpty, viaSwap, type Ctx, type Outcome } from "./restore-swap.ts";
-import type { RestoreResult, SnapshotRecord } from "./schema.ts";
-import { createSnapshot, sourceKeyOf, sourceLabelOf, type SnapshotEvent, type SnapshotOptions } from "./snapshot.ts";
+import type { RestoreOptions } from "./restore-options.ts";
+import type { RestoreEvent, RestoreResult, SnapshotRecord } from "./schema.ts";
+import { createSnapshot, sourceKeyOf, sourceLabelOf } from "./snapshot.ts";
 import { mismatch } from "./streams.ts";
 import { findPgTool } from "./tools.ts";
 import { trace } from "./trace.ts";
-
-export interface RestoreOptions {
-  /** Target URL (password included; passed to pg_restore via PGPASSWORD). */
-  url: string;
-  store: Store;
-  id: string;
-  /** The source the snapshot must come from (host:port/db); required when it differs from the target. */
-  sourceKey?: string;
-  safetySnapshot: boolean;
-  /** Parallel pg_restore from a local temp file (swap only). */
-  jobs?: number;
-  /** Where --jobs downloads the dump. */
-  tmpDir: string;
-  env: Record<string, string | undefined>;
-  now: () => Date;
-  writer: SnapshotOptions["writer"];
-  stale: SnapshotOptions["stale"];
-  retention?: SnapshotOptions["retention"];
-  /** Restore the objects' owners (default) or give everything to the target's owner (--no-owner). */
-  owners?: boolean;
-  /** Restore grants and default privileges (default) or skip them (--no-acl). */
-  acl?: boolean;
-  signal?: AbortSignal;
-  /** The snapshot's record, already being checked by checkRestorable (the command starts it while connecting). */
-  record?: Promise<SnapshotRecord>;
-  /** An open session on the target (the command's), handed over: the restore closes it. */
-  session?: { db: Db; close: () => Promise<void> };
-}
-
-export type RestoreEvent =
-  | { type: "snapshot"; record: SnapshotRecord }
-  | { type: "safety"; event: SnapshotEvent }
-  | { type: "safety-done"; record: SnapshotRecord }
-  | { type: "strategy"; strategy: "swap" | "in_place"; reason: string | null }
-  | { type: "phase"; phase: "download" | "restore" | "owner" | "swap" | "cleanup"; total?: number }
-  | { type: "progress"; bytes: number }
-  | { type: "warning"; message: string };
 
 /** Refusals before anything happens; exported for the --force preview. */
 export async function checkRestorable(store: Store, id: string, targetUrl: string, sourceKey?: string): Promise<SnapshotRecord> {

@@ -1,8 +1,9 @@
 /**
  * Shapes of the snapshot plugin: the snapshot record (the JSON object kept
  * beside each dump in direct mode; the platform stores the same fields in its
- * database) and the result of every command. One zod schema each, shared by
- * the engines, the renderers, `--json` and the HTTP API.
+ * database), the result of every operation, their events and the previews
+ * their refusals carry. One zod schema each, shared by the engines, the
+ * renderers, `--json` and the HTTP API.
  */
 import { z } from "zod";
 
@@ -56,6 +57,9 @@ export const SnapshotRecord = z.object({
 });
 export type SnapshotRecord = z.infer<typeof SnapshotRecord>;
 
+/** Bytes streamed so far (rendered as a progress line on a TTY). */
+export const ProgressEvent = z.object({ type: z.literal("progress"), bytes: z.number(), elapsedMs: z.number().optional() });
+
 /** A stale in-progress record that was marked failed (and its partial object removed). */
 export const StaleFix = z.object({ id: z.string(), reason: z.string() });
 export type StaleFix = z.infer<typeof StaleFix>;
@@ -69,6 +73,27 @@ export const SnapshotListResult = z.object({
   staleFixed: z.array(StaleFix),
 });
 export type SnapshotListResult = z.infer<typeof SnapshotListResult>;
+
+/** `eve db snapshot show`: one record and the store it was read from (--json prints the record alone). */
+export const ShowResult = z.object({ store: z.string(), snapshot: SnapshotRecord });
+export type ShowResult = z.infer<typeof ShowResult>;
+
+
+/** Events of taking a snapshot: stale records swept, the in-progress record written (where to), bytes uploaded. */
+export const SnapshotEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("stale"), fixed: z.array(StaleFix) }),
+  /** `record.source` names the database dumped; `store` where it goes (both safe to print). */
+  z.object({ type: z.literal("started"), record: SnapshotRecord, store: z.string() }),
+  ProgressEvent,
+]);
+export type SnapshotEvent = z.infer<typeof SnapshotEvent>;
+
+/** A record the listing could not read (skipped, with a warning). */
+export const UnreadableEvent = z.object({ type: z.literal("unreadable"), key: z.string(), message: z.string() });
+export type UnreadableEvent = z.infer<typeof UnreadableEvent>;
+
+export const PruneEvent = z.discriminatedUnion("type", [z.object({ type: z.literal("deleted"), record: SnapshotRecord }), UnreadableEvent]);
+export type PruneEvent = z.infer<typeof PruneEvent>;
 
 export const VerifyResult = z.object({
   id: z.string(),
@@ -85,6 +110,10 @@ export const VerifyResult = z.object({
 });
 export type VerifyResult = z.infer<typeof VerifyResult>;
 
+/** Events of a verification (and of a download): the record read, then bytes read back. */
+export const ReadEvent = z.discriminatedUnion("type", [z.object({ type: z.literal("started"), record: SnapshotRecord }), ProgressEvent]);
+export type ReadEvent = z.infer<typeof ReadEvent>;
+
 export const DownloadResult = z.object({
   id: z.string(),
   output: z.string(),
@@ -96,6 +125,14 @@ export type DownloadResult = z.infer<typeof DownloadResult>;
 
 export const DeleteResult = z.object({ id: z.string(), store: z.string(), deleted: z.boolean() });
 export type DeleteResult = z.infer<typeof DeleteResult>;
+
+/** What db.snapshot.delete returns: DeleteResult (what --json prints) and the record that was deleted. */
+export const DeletedSnapshot = DeleteResult.extend({ snapshot: SnapshotRecord });
+export type DeletedSnapshot = z.infer<typeof DeletedSnapshot>;
+
+/** `eve db snapshot delete` without --force: what would be deleted (the refusal's `details.preview`). */
+export const DeletePreview = z.object({ id: z.string(), store: z.string(), deleted: z.literal(false), snapshot: SnapshotRecord });
+export type DeletePreview = z.infer<typeof DeletePreview>;
 
 export const PruneResult = z.object({
   store: z.string(),
@@ -133,7 +170,19 @@ export const RestoreResult = z.object({
 });
 export type RestoreResult = z.infer<typeof RestoreResult>;
 
-/** `eve db restore` without --force: what would be replaced (with the refusal error). */
+/** Events of a restore, in order: the snapshot checked, the strategy, the safety snapshot's own events, phases and bytes, warnings. */
+export const RestoreEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("snapshot"), record: SnapshotRecord }),
+  z.object({ type: z.literal("safety"), event: SnapshotEvent }),
+  z.object({ type: z.literal("safety-done"), record: SnapshotRecord }),
+  z.object({ type: z.literal("strategy"), strategy: z.enum(["swap", "in_place"]), reason: z.string().nullable() }),
+  z.object({ type: z.literal("phase"), phase: z.enum(["download", "restore", "owner", "swap", "cleanup"]), total: z.number().optional() }),
+  ProgressEvent,
+  z.object({ type: z.literal("warning"), message: z.string() }),
+]);
+export type RestoreEvent = z.infer<typeof RestoreEvent>;
+
+/** `eve db restore` without --force: what would be replaced (the refusal's `details.preview`; --json prints it with the error). */
 export const RestorePreview = z.object({
   refused: z.literal(true),
   database: z.string(),

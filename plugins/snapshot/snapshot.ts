@@ -5,12 +5,13 @@
  * after pg_dump (and the verifier) exited 0; the record goes in_progress →
  * completed | failed, with a heartbeat meanwhile.
  */
+import { parseDuration } from "../../core/config.ts";
 import { parseDbUrl, type Db } from "../../core/db/index.ts";
-import { EveError, ExitCode } from "../../core/errors.ts";
+import { EveError, ExitCode, UsageError } from "../../core/errors.ts";
 import { majorFromVersionNum } from "../../core/pgtools/index.ts";
 import type { Store } from "../../core/store/types.ts";
 import { discardPartial, dumpKey, fixStale, HEARTBEAT_MS, listRecords, newSnapshotId, writeRecord, type StaleOptions } from "./catalog.ts";
-import type { SnapshotRecord, StaleFix, Trigger } from "./schema.ts";
+import type { SnapshotEvent, SnapshotRecord, Trigger } from "./schema.ts";
 import { teeStream } from "./streams.ts";
 import { trace } from "./trace.ts";
 import { cleanStderr, connArgs, findTools, secretsOf, spawnTool, toolFailed, warmTools, type Tools } from "./tools.ts";
@@ -37,12 +38,21 @@ export interface SnapshotOptions {
   heartbeatMs?: number;
 }
 
-export type SnapshotEvent =
-  | { type: "stale"; fixed: StaleFix[] }
-  | { type: "started"; record: SnapshotRecord }
-  | { type: "progress"; bytes: number; elapsedMs: number };
-
 export const DEFAULT_RETENTION = "30d";
+
+/**
+ * Retention: a number of days ("30d"), or hours/minutes/seconds ("12h").
+ * @example parseRetention("30d") // { text: "30d", ms: 2592000000 }
+ */
+export function parseRetention(value: string): { text: string; ms: number } {
+  const text = value.trim();
+  if (!/^\d+\s*(d|h|m|s)$/i.test(text)) {
+    throw new UsageError(`invalid retention "${value}"`, { hint: 'use a value like "30d" (days; h, m and s also work)' });
+  }
+  const ms = parseDuration(text.toLowerCase(), "--retention");
+  if (ms <= 0) throw new UsageError(`retention must be positive (got "${value}")`, { hint: 'use a value like "30d"' });
+  return { text: text.replace(/\s+/g, "").toLowerCase(), ms };
+}
 
 /** The source identity compared by --source-url: host:port/db. */
 export function sourceKeyOf(url: string, flag?: string): string {
@@ -102,7 +112,7 @@ export async function createSnapshot(db: Db, o: SnapshotOptions, onEvent: (e: Sn
   // upload commits only after it landed (a failed write fails the snapshot).
   const recorded = writeRecord(o.store, rec).then(() => trace("in-progress record written"));
   recorded.catch(() => {}); // awaited by the commit
-  onEvent({ type: "started", record: { ...rec } });
+  onEvent({ type: "started", record: { ...rec }, store: o.store.url });
   const secrets = secretsOf(o.url);
   const conn = connArgs(o.url, o.env);
   const dump = spawnTool(tools.pgDump.path, ["--format=custom", "--no-password", `--dbname=${conn.dbname}`], { env: conn.env, signal: o.signal });

@@ -1,25 +1,29 @@
 /**
  * Verify a stored snapshot: read the object back, compare size and sha256
  * with its record, and feed it to `pg_restore -f /dev/null`, which reads and
- * decompresses every data block (`--list` would only read the TOC).
+ * decompresses every data block (`--list` would only read the TOC). The
+ * pg_restore used is one that reads archives of the record's pg_dump version.
  */
+import { parsePgVersion } from "../../core/pgtools/index.ts";
 import type { Store } from "../../core/store/types.ts";
 import type { SnapshotRecord, VerifyResult } from "./schema.ts";
 import { closeSide, hashStream } from "./streams.ts";
-import { cleanStderr, headline, spawnTool, type PgTool } from "./tools.ts";
+import { cleanStderr, findPgTool, headline, spawnTool } from "./tools.ts";
 
 export interface VerifyOptions {
   store: Store;
   record: SnapshotRecord;
-  pgRestore: PgTool;
+  /** Environment for locating and running pg_restore (PATH, EVE_PG_BIN). */
   env: Record<string, string | undefined>;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
 }
 
+/** Verify `o.record`'s object; problems are reported in the result (ok: false), not thrown. */
 export async function verifySnapshot(o: VerifyOptions): Promise<VerifyResult> {
-  const t0 = Date.now();
   const rec = o.record;
+  const pgRestore = await findPgTool("pg_restore", { env: o.env, minMajor: parsePgVersion(rec.pgDumpVersion)?.major });
+  const t0 = Date.now();
   const problems: string[] = [];
   if (rec.status !== "completed") problems.push(`status is ${rec.status}, not completed`);
   const head = await o.store.head(rec.key);
@@ -28,7 +32,7 @@ export async function verifySnapshot(o: VerifyOptions): Promise<VerifyResult> {
     return result(rec, o.store, { size: 0, sha256: "" }, false, problems, t0);
   }
   const src = await o.store.get(rec.key, { signal: o.signal });
-  const proc = spawnTool(o.pgRestore.path, ["--file=/dev/null"], { env: o.env, stdin: "pipe", stdout: "ignore", signal: o.signal });
+  const proc = spawnTool(pgRestore.path, ["--file=/dev/null"], { env: o.env, stdin: "pipe", stdout: "ignore", signal: o.signal });
   const writer = proc.stdin!.getWriter();
   let pipeBroken = false;
   const got = await hashStream(

@@ -1,12 +1,14 @@
-/** What the snapshot commands share: the --store option, this process's identity, retention parsing, rendering. */
-import { hostname } from "node:os";
-import { parseDuration } from "../../../core/config.ts";
-import { UsageError } from "../../../core/errors.ts";
+/**
+ * What the snapshot commands share: the --store option, the run's progress
+ * line, refusals as --json prints them, rendering.
+ */
+import { errorJson, EveError } from "../../../core/errors.ts";
 import { formatBytes, formatDuration, paint, type Output } from "../../../core/io.ts";
 import type { Context, OptionSpec } from "../../../core/plugin.ts";
-import { pid, processAlive } from "../../../core/runtime/index.ts";
 import { openStore, resolveStoreUrl, type Store } from "../../../core/store/index.ts";
-import type { StaleOptions } from "../catalog.ts";
+import type { z } from "zod";
+import { dumpKey, recordKey } from "../catalog.ts";
+import { createProgress, type Progress } from "../progress.ts";
 import type { SnapshotRecord, StaleFix } from "../schema.ts";
 
 export const storeOption: OptionSpec = {
@@ -18,26 +20,64 @@ export function storeFor(ctx: Context, flag: string | undefined): Store {
   return openStore(resolveStoreUrl(flag, ctx.env), ctx.env);
 }
 
-export function writer(): { host: string; pid: number } {
-  return { host: hostname(), pid: pid() };
+const progressLines = new WeakMap<Context, Progress>();
+
+/**
+ * The progress line of this command run (one per run: events, the result and
+ * a failure all reach it through the run's context), created on first use.
+ */
+export function progressOf(ctx: Context, json: boolean | undefined, label: string): Progress {
+  let p = progressLines.get(ctx);
+  if (!p) progressLines.set(ctx, (p = createProgress(ctx.out, json, label)));
+  return p;
 }
 
-export function staleOptions(ctx: Context): StaleOptions {
-  return { host: hostname(), isAlive: processAlive, now: ctx.now() };
+/** Erase this run's progress line, if it has one. */
+export function progressDone(ctx: Context): void {
+  progressLines.get(ctx)?.done();
+}
+
+/** A refusal as --json prints it beside its preview: the error without the preview it carries. */
+export function refusalJson(e: EveError): Record<string, unknown> {
+  return errorJson(new EveError(e.code, e.message, e.exitCode, { hint: e.hint }));
+}
+
+/** A refusal (E_REFUSED) and its preview, as thrown by an operation (locally, or replayed from the control plane); null for any other error. */
+export function refusalPreview<T>(e: unknown, schema: z.ZodType<T>): { error: EveError; preview: T } | null {
+  if (!(e instanceof EveError) || e.code !== "E_REFUSED") return null;
+  const p = schema.safeParse(e.details?.preview);
+  return p.success ? { error: e, preview: p.data } : null;
 }
 
 /**
- * Retention: a number of days ("30d"), or hours/minutes/seconds ("12h").
- * @example parseRetention("30d") // { text: "30d", ms: 2592000000 }
+ * `store`, with snapshot `id`'s record and the size of its dump already being
+ * read (restore reads them while it connects). Each early read serves the
+ * first request for its key; later requests go to the store.
  */
-export function parseRetention(value: string): { text: string; ms: number } {
-  const text = value.trim();
-  if (!/^\d+\s*(d|h|m|s)$/i.test(text)) {
-    throw new UsageError(`invalid retention "${value}"`, { hint: 'use a value like "30d" (days; h, m and s also work)' });
-  }
-  const ms = parseDuration(text.toLowerCase(), "--retention");
-  if (ms <= 0) throw new UsageError(`retention must be positive (got "${value}")`, { hint: 'use a value like "30d"' });
-  return { text: text.replace(/\s+/g, "").toLowerCase(), ms };
+export function withSnapshotPrefetch(store: Store, id: string): Store {
+  const key = id.trim();
+  if (!/^snap_[0-9A-HJKMNP-TV-Z]{26}$/.test(key)) return store; // the operation reports the malformed id
+  const texts = new Map([[recordKey(key), quiet(store.getText(recordKey(key)))]]);
+  const heads = new Map([[dumpKey(key), quiet(store.head(dumpKey(key)))]]);
+  const once = <T>(m: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> => {
+    const p = m.get(key);
+    m.delete(key);
+    return p ?? read();
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "getText") return (key: string) => once(texts, key, () => target.getText(key));
+      if (prop === "head") return (key: string) => once(heads, key, () => target.head(key));
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+/** `p`, with its rejection observed (it is awaited later, or never). */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 export function logStale(out: Output, fixed: StaleFix[]): void {

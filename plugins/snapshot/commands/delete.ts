@@ -1,40 +1,30 @@
-import { errorJson, EveError, ExitCode } from "../../../core/errors.ts";
-import { formatBytes } from "../../../core/io.ts";
-import { defineCommand } from "../../../core/plugin.ts";
-import { deleteSnapshot, readRecord, staleReason } from "../catalog.ts";
-import type { DeleteResult } from "../schema.ts";
-import { staleOptions, storeFor, storeOption } from "./common.ts";
+/** `eve db snapshot delete ID [--force]`: flags → db.snapshot.delete input; without --force the refusal (and, with --json, its document). */
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { deleteOp, describeForDelete, type DeleteInput } from "../ops/delete.ts";
+import { DeletePreview, type DeletedSnapshot } from "../schema.ts";
+import { refusalJson, refusalPreview, storeFor, storeOption } from "./common.ts";
 
-interface Opts {
-  store?: string;
-  force?: boolean;
-  json?: boolean;
-}
+type Opts = OpFlags<DeleteInput, { store?: string }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<DeleteInput, DeletedSnapshot, never, Opts>({
+  op: deleteOp,
   path: ["db", "snapshot", "delete"],
-  summary: "delete a snapshot (its dump and its record)",
+  summary: deleteOp.summary,
   description: "Without --force nothing is deleted: it prints what would be and exits 1. A snapshot still being\nwritten by a live process cannot be deleted.",
   args: [{ name: "<id>", description: "snapshot id (snap_…)" }],
   options: [storeOption, { flags: "--force", description: "really delete it" }],
   examples: ["eve db snapshot delete snap_01JD3Q6K8W2N9V4Z7XG5T1B0RC --force"],
-  async run(ctx, opts, [id]) {
-    const store = storeFor(ctx, opts.store);
-    const rec = await readRecord(store, id!);
-    if (rec.status === "in_progress" && !staleReason(rec, staleOptions(ctx))) {
-      throw new EveError("E_IN_PROGRESS", `snapshot ${rec.id} is still being written by ${rec.writer.host} pid ${rec.writer.pid}`, ExitCode.error, {
-        hint: "wait for it to finish (or stop that process), then delete it",
-      });
+  input: (_ctx, opts, [id]) => ({ id: id!, force: !!opts.force }),
+  store: (ctx, opts) => storeFor(ctx, opts.store),
+  result(ctx, r, opts) {
+    if (opts.json) return void ctx.out.printJson({ id: r.id, store: r.store, deleted: r.deleted });
+    ctx.out.print(`deleted ${describeForDelete(r.snapshot)}`);
+  },
+  failure(ctx, e, opts) {
+    const refused = refusalPreview(e, DeletePreview);
+    if (refused && opts.json) {
+      const { id, store, deleted } = refused.preview;
+      ctx.out.printJson({ id, store, deleted, error: refusalJson(refused.error) });
     }
-    const what = `snapshot ${rec.id} of ${rec.sourceKey} (${rec.status}${rec.size !== null ? `, ${formatBytes(rec.size)}` : ""}, created ${rec.createdAt})`;
-    if (!opts.force) {
-      const err = new EveError("E_REFUSED", `refusing to delete ${what} without --force`, ExitCode.error, { hint: "pass --force to delete it" });
-      if (opts.json) ctx.out.printJson({ id: rec.id, store: store.url, deleted: false, error: errorJson(err) });
-      throw err;
-    }
-    await deleteSnapshot(store, rec);
-    const result: DeleteResult = { id: rec.id, store: store.url, deleted: true };
-    if (opts.json) return void ctx.out.printJson(result);
-    ctx.out.print(`deleted ${what}`);
   },
 });

@@ -1,42 +1,37 @@
-import { resolveDbUrl, urlOption } from "../../../core/config.ts";
-import { defineCommand } from "../../../core/plugin.ts";
-import { prune } from "../prune.ts";
+/** `eve db snapshots prune`: flags → db.snapshots.prune input (the source database from --url / DATABASE_URL, never connected to). */
+import { resolveDbUrl } from "../../../core/config.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { pruneOp, type PruneInput } from "../ops/prune.ts";
+import type { PruneEvent, PruneResult } from "../schema.ts";
 import { sourceKeyOf } from "../snapshot.ts";
-import { logStale, staleOptions, storeFor, storeOption } from "./common.ts";
+import { logStale, storeFor, storeOption } from "./common.ts";
 
-interface Opts {
-  url?: string;
-  store?: string;
-  all?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
-}
+type Opts = OpFlags<PruneInput, { store?: string }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<PruneInput, PruneResult, PruneEvent, Opts>({
+  op: pruneOp,
   path: ["db", "snapshots", "prune"],
-  summary: "delete expired snapshots (never the newest completed one of a database)",
+  summary: pruneOp.summary,
   description:
     "Deletes every snapshot whose retention has expired, of the database given by --url / DATABASE_URL\n" +
     "or, without one, of the whole store. The newest completed snapshot of each database is kept even\n" +
     "when expired, unless --all. Stale in-progress records are marked failed first.",
   options: [
-    urlOption,
     storeOption,
     { flags: "--all", description: "also delete the newest completed snapshot when it expired" },
     { flags: "--dry-run", description: "print what would be deleted, delete nothing" },
   ],
   examples: ["eve db snapshots prune --dry-run", "eve db snapshots prune --url postgres://…/app --json"],
-  async run(ctx, opts) {
-    const store = storeFor(ctx, opts.store);
-    const given = opts.url ?? ctx.env.DATABASE_URL;
-    const sourceKey = given ? sourceKeyOf(resolveDbUrl(opts.url, ctx.env)) : undefined;
-    const now = ctx.now();
-    const result = await prune(
-      { store, now, sourceKey, all: opts.all, dryRun: opts.dryRun, stale: { ...staleOptions(ctx), now } },
-      (e) => {
-        if (e.type === "unreadable") ctx.out.log(`warning: skipped ${e.key}: ${e.message}`);
-      },
-    );
+  input(ctx, opts) {
+    // With --env the control plane prunes the environment's own snapshots.
+    const given = opts.env === undefined && (opts.url ?? ctx.env.DATABASE_URL);
+    return { database: given ? sourceKeyOf(resolveDbUrl(opts.url, ctx.env)) : null, all: !!opts.all, dryRun: !!opts.dryRun };
+  },
+  store: (ctx, opts) => storeFor(ctx, opts.store),
+  event(ctx, e) {
+    if (e.type === "unreadable") ctx.out.log(`warning: skipped ${e.key}: ${e.message}`);
+  },
+  result(ctx, result, opts) {
     if (opts.json) return void ctx.out.printJson(result);
     logStale(ctx.out, result.staleFixed);
     const verb = result.dryRun ? "would delete" : "deleted";

@@ -1,37 +1,25 @@
-import { tmpdir } from "node:os";
-import { parsePositiveInt, resolveDbUrl, urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
-import { describeDatabase } from "../../../core/db/recreate.ts";
-import { errorJson, EveError, ExitCode } from "../../../core/errors.ts";
+/**
+ * `eve db restore`: flags → db.restore input; without --force the preview of
+ * what would be replaced (stderr, or with --json the preview document), else
+ * the progress, the safety snapshot's id and the outcome.
+ */
+import { parsePositiveInt } from "../../../core/config.ts";
+import { UsageError } from "../../../core/errors.ts";
 import { formatBytes, formatDuration, paint } from "../../../core/io.ts";
-import { defineCommand } from "../../../core/plugin.ts";
-import { createProgress } from "../progress.ts";
-import { checkRestorable, restoreSnapshot } from "../restore.ts";
-import type { RestorePreview } from "../schema.ts";
-import { sourceKeyOf } from "../snapshot.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { restoreOp, type RestoreInput } from "../ops/restore.ts";
+import { RestorePreview, type RestoreEvent, type RestoreResult } from "../schema.ts";
+import { parseRetention, sourceKeyOf } from "../snapshot.ts";
 import { warmTools } from "../tools.ts";
 import { startTrace, trace } from "../trace.ts";
-import { logStale, parseRetention, staleOptions, storeFor, storeOption, writer } from "./common.ts";
+import { logStale, progressDone, progressOf, refusalJson, refusalPreview, storeFor, storeOption, withSnapshotPrefetch } from "./common.ts";
 
-interface Opts {
-  url?: string;
-  store?: string;
-  snapshot?: string;
-  force?: boolean;
-  skipSafetySnapshot?: boolean;
-  jobs?: number;
-  sourceUrl?: string;
-  retention?: string;
-  owner?: boolean;
-  acl?: boolean;
-  wait?: boolean;
-  waitTimeout?: number;
-  json?: boolean;
-}
+type Opts = OpFlags<RestoreInput, { store?: string; sourceUrl?: string }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<RestoreInput, RestoreResult, RestoreEvent, Opts>({
+  op: restoreOp,
   path: ["db", "restore"],
-  summary: "restore a snapshot into the database (atomically; safety snapshot first)",
+  summary: restoreOp.summary,
   description:
     "Refuses anything but a completed snapshot whose size and sha256 still match (checked while\n" +
     "streaming). Takes a safety snapshot of the target first (trigger pre_restore) and prints its id\n" +
@@ -53,7 +41,6 @@ export default defineCommand<Opts>({
     "restored and why. RLS policies are always restored (the roles they name must exist).\n" +
     "Without --force nothing happens: it prints what would be replaced and exits 1.",
   options: [
-    urlOption,
     storeOption,
     { flags: "--snapshot <id>", description: "the snapshot to restore (required)" },
     { flags: "--force", description: "really replace the database's contents" },
@@ -63,107 +50,76 @@ export default defineCommand<Opts>({
     { flags: "--retention <age>", description: "retention of the safety snapshot", default: "30d" },
     { flags: "--no-owner", description: "do not restore owners: every object belongs to the target database's owner" },
     { flags: "--no-acl", description: "do not restore grants and default privileges" },
-    ...waitOptions,
   ],
   examples: [
     "eve db restore --url postgres://…/app --snapshot snap_01JD3Q6K8W2N9V4Z7XG5T1B0RC --force",
     "eve db restore --url postgres://…/staging --snapshot snap_… --source-url postgres://db.internal:5432/prod --force --jobs 4",
     "eve db restore --url postgres://…/other --snapshot snap_… --source-url postgres://…/app --force --no-owner --no-acl",
   ],
-  async run(ctx, opts) {
+  input(_ctx, opts) {
+    if (!opts.snapshot) throw new UsageError("--snapshot is required", { hint: "list snapshots with eve db snapshots" });
+    const retention = opts.retention ?? "30d";
+    parseRetention(retention); // a usage error before connecting
+    return {
+      snapshot: opts.snapshot,
+      force: !!opts.force,
+      skipSafetySnapshot: !!opts.skipSafetySnapshot,
+      jobs: opts.jobs ?? 1,
+      // Only host, port and name travel (never the password).
+      sourceKey: opts.sourceUrl ? sourceKeyOf(opts.sourceUrl, "--source-url") : null,
+      retention,
+      owner: opts.owner !== false,
+      acl: opts.acl !== false,
+    };
+  },
+  // The snapshot's record is read while connecting (its errors are reported after the connection's).
+  store: (ctx, opts) => withSnapshotPrefetch(storeFor(ctx, opts.store), opts.snapshot!),
+  before(ctx, _input, opts) {
     if (ctx.debug) startTrace((l) => ctx.out.log(l));
     trace("command started (process start to here: runtime and CLI loading)");
-    if (!opts.snapshot) throw new EveError("E_USAGE", "--snapshot is required", ExitCode.usage, { hint: "list snapshots with eve db snapshots" });
-    const retention = parseRetention(opts.retention ?? "30d");
-    const store = storeFor(ctx, opts.store);
+    // Locate pg_dump/pg_restore while connecting.
+    if (opts.env === undefined) warmTools(ctx.env);
+  },
+  event(ctx, e, opts) {
     const out = ctx.out;
-    const sourceKey = opts.sourceUrl ? sourceKeyOf(opts.sourceUrl, "--source-url") : undefined;
-    warmTools(ctx.env);
-    // The snapshot's record is read while connecting (its errors are reported after the connection's).
-    const checked = Promise.resolve().then(() => checkRestorable(store, opts.snapshot!, resolveDbUrl(opts.url, ctx.env), sourceKey));
-    checked.catch(() => {});
-    const conn = await openDirect(ctx, opts, { applicationName: "eve restore" });
-    trace("connected");
-    let preview;
-    if (!opts.force) {
-      try {
-        const rec = await checked;
-        preview = { rec, f: await describeDatabase(conn.db) };
-      } finally {
-        await conn.close();
-      }
-    }
-    if (preview) {
-      const { rec, f } = preview;
-      const err = new EveError("E_REFUSED", `refusing to restore ${rec.id} into ${f.name} without --force`, ExitCode.error, {
-        hint: "pass --force to replace the database's contents (a safety snapshot is taken first)",
-      });
-      if (opts.json) {
-        const doc: RestorePreview = { refused: true, database: conn.label, snapshot: rec, current: { sizeBytes: f.sizeBytes, tables: f.tables, rowsEstimate: f.rowsEstimate, schemas: f.schemas } };
-        out.printJson({ ...doc, error: errorJson(err) });
-      } else {
-        out.log(`restore would replace everything in database ${f.name} (${conn.label}):`);
-        out.log(`  now      ${formatBytes(f.sizeBytes)}, ${f.tables} tables (~${f.rowsEstimate.toLocaleString("en-US")} rows), schemas ${f.schemas.join(", ") || "(none)"}`);
-        out.log(`  with     ${rec.id} of ${rec.sourceKey}, taken ${rec.createdAt} (${formatBytes(rec.size ?? 0)}${rec.label ? `, "${rec.label}"` : ""})`);
-        out.log(`  safety   ${opts.skipSafetySnapshot ? "none (--skip-safety-snapshot)" : "a snapshot of the current contents is taken first"}`);
-      }
-      throw err;
-    }
-
-    const closeSession = once(conn.close);
-    const progress = createProgress(out, opts.json, "restoring");
     const human = !opts.json;
-    try {
-      const result = await restoreSnapshot({
-        url: conn.url,
-        store,
-        id: opts.snapshot,
-        sourceKey,
-        safetySnapshot: !opts.skipSafetySnapshot,
-        jobs: opts.jobs,
-        tmpDir: tmpdir(),
-        env: ctx.env,
-        now: () => ctx.now(),
-        writer: writer(),
-        stale: staleOptions(ctx),
-        retention,
-        owners: opts.owner !== false,
-        acl: opts.acl !== false,
-        signal: ctx.signal,
-        // The session is handed over (the restore closes it before swapping).
-        session: { db: conn.db, close: closeSession },
-        record: checked,
-      }, (e) => {
-        if (e.type === "strategy" && e.strategy === "in_place") out.log(`${paint(out, "yellow", "note:")} restoring in place in one transaction: ${e.reason}`);
-        if (e.type === "safety" && e.event.type === "started" && human) out.log(`taking safety snapshot ${e.event.record.id} of ${conn.label}…`);
-        if (e.type === "safety" && e.event.type === "stale") logStale(out, e.event.fixed);
-        if (e.type === "safety-done") {
-          progress.done();
-          out.log(`safety snapshot: ${e.record.id} (${formatBytes(e.record.size ?? 0)}) — restore it with --snapshot ${e.record.id} to undo`);
-        }
-        if (e.type === "phase") {
-          progress.done();
-          if (e.phase === "download" || e.phase === "restore") progress.phase(e.phase === "download" ? "downloading" : "restoring", e.total);
-          else if (human) out.log(e.phase === "owner" ? "handing objects to the owner…" : e.phase === "swap" ? "swapping databases…" : "dropping the replaced database…");
-        }
-        if (e.type === "progress") progress.update(e.bytes);
-        if (e.type === "warning") out.log(`${paint(out, "yellow", "warning:")} ${e.message}`);
-      });
+    const progress = progressOf(ctx, opts.json, "restoring");
+    if (e.type === "strategy" && e.strategy === "in_place") out.log(`${paint(out, "yellow", "note:")} restoring in place in one transaction: ${e.reason}`);
+    if (e.type === "safety" && e.event.type === "started" && human) out.log(`taking safety snapshot ${e.event.record.id} of ${e.event.record.source}…`);
+    if (e.type === "safety" && e.event.type === "stale") logStale(out, e.event.fixed);
+    if (e.type === "safety-done") {
       progress.done();
-      if (opts.json) return void out.printJson(result);
-      const how = result.strategy === "swap" ? `swapped in a fresh copy${result.terminated ? `, ended ${result.terminated} session${result.terminated === 1 ? "" : "s"}` : ""}` : "in place, one transaction";
-      out.print(`${paint(out, "green", "restored")} ${result.snapshot} into ${result.target} (${how}${result.jobs > 1 ? `, ${result.jobs} jobs` : ""}) in ${formatDuration(result.durationMs)}`);
-      for (const n of result.notRestored) out.print(`${paint(out, "yellow", "note:")} ${n.message}`);
-      if (result.safetySnapshot) out.print(`safety snapshot: ${result.safetySnapshot}`);
-    } finally {
-      progress.done();
-      await closeSession();
+      out.log(`safety snapshot: ${e.record.id} (${formatBytes(e.record.size ?? 0)}) — restore it with --snapshot ${e.record.id} to undo`);
     }
+    if (e.type === "phase") {
+      progress.done();
+      if (e.phase === "download" || e.phase === "restore") progress.phase(e.phase === "download" ? "downloading" : "restoring", e.total);
+      else if (human) out.log(e.phase === "owner" ? "handing objects to the owner…" : e.phase === "swap" ? "swapping databases…" : "dropping the replaced database…");
+    }
+    if (e.type === "progress") progress.update(e.bytes);
+    if (e.type === "warning") out.log(`${paint(out, "yellow", "warning:")} ${e.message}`);
+  },
+  result(ctx, result, opts) {
+    progressDone(ctx);
+    const out = ctx.out;
+    if (opts.json) return void out.printJson(result);
+    const how = result.strategy === "swap" ? `swapped in a fresh copy${result.terminated ? `, ended ${result.terminated} session${result.terminated === 1 ? "" : "s"}` : ""}` : "in place, one transaction";
+    out.print(`${paint(out, "green", "restored")} ${result.snapshot} into ${result.target} (${how}${result.jobs > 1 ? `, ${result.jobs} jobs` : ""}) in ${formatDuration(result.durationMs)}`);
+    for (const n of result.notRestored) out.print(`${paint(out, "yellow", "note:")} ${n.message}`);
+    if (result.safetySnapshot) out.print(`safety snapshot: ${result.safetySnapshot}`);
+  },
+  failure(ctx, e, opts, input) {
+    progressDone(ctx);
+    const refused = refusalPreview(e, RestorePreview);
+    if (!refused) return;
+    const { preview: p, error } = refused;
+    const out = ctx.out;
+    if (opts.json) return void out.printJson({ ...p, error: refusalJson(error) });
+    const f = p.current;
+    const rec = p.snapshot;
+    out.log(`restore would replace everything in database ${String(error.details?.name)} (${p.database}):`);
+    out.log(`  now      ${formatBytes(f.sizeBytes)}, ${f.tables} tables (~${f.rowsEstimate.toLocaleString("en-US")} rows), schemas ${f.schemas.join(", ") || "(none)"}`);
+    out.log(`  with     ${rec.id} of ${rec.sourceKey}, taken ${rec.createdAt} (${formatBytes(rec.size ?? 0)}${rec.label ? `, "${rec.label}"` : ""})`);
+    out.log(`  safety   ${input.skipSafetySnapshot ? "none (--skip-safety-snapshot)" : "a snapshot of the current contents is taken first"}`);
   },
 });
-
-/** A close that runs once however often it is called. */
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | null = null;
-  return () => (p ??= fn());
-}

@@ -1,23 +1,23 @@
-import { defineCommand } from "../../../core/plugin.ts";
-import { readRecord } from "../catalog.ts";
+/** `eve db snapshot show ID`: flags → db.snapshot.show input; key/value lines, or the record with --json. */
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { showOp, type SnapshotIdInput } from "../ops/show.ts";
+import type { ShowResult } from "../schema.ts";
 import { describeRecord, storeFor, storeOption } from "./common.ts";
 
-interface Opts {
-  store?: string;
-  json?: boolean;
-}
+type Opts = OpFlags<SnapshotIdInput, { store?: string }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<SnapshotIdInput, ShowResult, never, Opts>({
+  op: showOp,
   path: ["db", "snapshot", "show"],
-  summary: "show one snapshot's record",
+  summary: showOp.summary,
   args: [{ name: "<id>", description: "snapshot id (snap_…)" }],
   options: [storeOption],
   examples: ["eve db snapshot show snap_01JD3Q6K8W2N9V4Z7XG5T1B0RC --json"],
-  async run(ctx, opts, [id]) {
-    const store = storeFor(ctx, opts.store);
-    const rec = await readRecord(store, id!);
-    if (opts.json) return void ctx.out.printJson(rec);
-    ctx.out.print(`snapshot ${rec.id} in ${store.url}`);
-    ctx.out.print(describeRecord(ctx.out, rec));
+  input: (_ctx, _opts, [id]) => ({ id: id! }),
+  store: (ctx, opts) => storeFor(ctx, opts.store),
+  result(ctx, { store, snapshot }, opts) {
+    if (opts.json) return void ctx.out.printJson(snapshot);
+    ctx.out.print(`snapshot ${snapshot.id} in ${store}`);
+    ctx.out.print(describeRecord(ctx.out, snapshot));
   },
 });

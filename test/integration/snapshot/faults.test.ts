@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { close, connect } from "../../../core/db/index.ts";
-import { findPgTool } from "../../../core/pgtools/index.ts";
 import { openStore } from "../../../core/store/index.ts";
 import type { Store } from "../../../core/store/types.ts";
 import { dumpKey, listRecords, readRecord } from "../../../plugins/snapshot/catalog.ts";
@@ -85,8 +84,7 @@ describe("damaged objects", () => {
     bytes[at] = bytes[at]! ^ 0xff;
     writeFileSync(path, bytes);
 
-    const pgRestore = await findPgTool("pg_restore", { env: engineBase().env });
-    const v = await verifySnapshot({ store, record: rec, pgRestore, env: engineBase().env });
+    const v = await verifySnapshot({ store, record: rec, env: engineBase().env });
     expect(v.ok).toBe(false);
     expect(v.size).toBe(rec.size!);
     expect(v.sha256).not.toBe(rec.sha256);
@@ -116,8 +114,7 @@ describe("damaged objects", () => {
     const { store, dir } = fileStore();
     const rec = await snap(src, store);
     truncateSync(join(dir, rec.key), Math.floor(rec.size! / 2));
-    const pgRestore = await findPgTool("pg_restore", { env: engineBase().env });
-    const v = await verifySnapshot({ store, record: rec, pgRestore, env: engineBase().env });
+    const v = await verifySnapshot({ store, record: rec, env: engineBase().env });
     expect(v.ok).toBe(false);
     expect(v.blocksOk).toBe(false);
     expect(v.problems[0]).toContain("size");
