@@ -34,6 +34,7 @@ async function main(): Promise<number> {
   const abort = new AbortController();
   let interrupts = 0;
   let terminated = false;
+  let termGraceMs = TERM_GRACE_MS;
   const onInt = () => {
     interrupts++;
     if (interrupts > 1) rt.exit(ExitCode.interrupted);
@@ -44,7 +45,7 @@ async function main(): Promise<number> {
   const onTerm = () => {
     terminated = true;
     onInt();
-    rt.exitLater(TERM_GRACE_MS, ExitCode.terminated);
+    rt.exitLater(termGraceMs, ExitCode.terminated);
   };
   const offInt = rt.onSignal("SIGINT", onInt);
   const offTerm = rt.onSignal("SIGTERM", onTerm);
@@ -76,6 +77,7 @@ async function main(): Promise<number> {
     async ({ spec, opts, args }) => {
       json = out.json = opts.json === true;
       debug = ctx.debug = opts.debug === true;
+      termGraceMs = spec.termGraceMs ?? TERM_GRACE_MS;
       const result = await spec.run(ctx, opts, args);
       if (typeof result === "number") code = result;
     },
@@ -127,7 +129,8 @@ function report(err: unknown, o: { debug: boolean; out: ReturnType<typeof create
 function collectSecrets(argv: string[], env: Record<string, string | undefined>): string[] {
   return [
     ...secretsIn([...argv, env.DATABASE_URL, env.EVE_SNAPSHOT_STORE]),
-    ...secretValues(["PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "EVE_TOKEN"].map((k) => env[k])),
+    ...secretsIn([env.EVE_DATABASE_URL]),
+    ...secretValues(["PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "EVE_TOKEN", "EVE_MASTER_KEY", "EVE_ADMIN_TOKEN"].map((k) => env[k])),
   ];
 }
 

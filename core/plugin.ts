@@ -4,6 +4,7 @@
  * parsed options plus a Context (never argv, process.env or console).
  */
 import type { Output } from "./io.ts";
+import type { Operation } from "./operation.ts";
 
 /** Everything a command may touch of the outside world. */
 export interface Context {
@@ -54,11 +55,15 @@ export interface CommandSpec<O = Record<string, unknown>> {
   options?: OptionSpec[];
   /** Extra text after the options in help (examples). */
   examples?: string[];
+  /** After SIGTERM, how long the command may take to stop before eve exits anyway (default 2.5 s; a server drains longer). */
+  termGraceMs?: number;
   run(ctx: Context, opts: O, args: string[]): Promise<number | void>;
 }
 
 export interface Plugin {
   name: string;
+  /** The plugin's operations: `eve server` mounts each as a tenant route. */
+  operations?: Operation[];
   /** Group help for intermediate words, e.g. { "db": "…" , "db snapshot": "…" } */
   groups?: Record<string, string>;
   commands: CommandSpec<any>[];

@@ -23,6 +23,7 @@ const byCode: Record<string, number> = {
   E_BUSY: 409,
   E_IDEMPOTENCY: 422,
   E_TOO_LARGE: 413,
+  E_MANIFEST_TOO_LARGE: 413,
   E_UNAVAILABLE: 503,
   E_NOT_READY: 409,
   E_READ_ONLY: 403,

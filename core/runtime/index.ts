@@ -129,3 +129,33 @@ export function collectGarbage(): void {
 export function maxRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
+
+/** A running HTTP listener. */
+export interface HttpServer {
+  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  port: number;
+  /** Stop accepting connections; resolves when in-flight requests have finished. */
+  stop(): Promise<void>;
+}
+
+type FetchHandler = (req: Request) => Response | Promise<Response>;
+
+/**
+ * Serve `fetch` with the runtime's own server (Bun.serve, else Deno.serve).
+ * Port 0 picks a free port. Long responses (streamed operations) never time out.
+ */
+export function serve(fetch: FetchHandler, o: { hostname: string; port: number }): HttpServer {
+  const bun = (globalThis as { Bun?: { serve(opts: object): { port: number; stop(force?: boolean): Promise<void> } } }).Bun;
+  if (bun) {
+    const s = bun.serve({ fetch, hostname: o.hostname, port: o.port, idleTimeout: 0 });
+    return { url: `http://${o.hostname.includes(":") ? `[${o.hostname}]` : o.hostname}:${s.port}`, port: s.port, stop: () => s.stop(false) };
+  }
+  const deno = (globalThis as { Deno?: { serve(opts: object, h: FetchHandler): { addr: { port: number }; shutdown(): Promise<void> } } }).Deno;
+  if (deno) {
+    const s = deno.serve({ hostname: o.hostname, port: o.port, onListen: () => {} }, fetch);
+    return { url: `http://${o.hostname}:${s.addr.port}`, port: s.addr.port, stop: () => s.shutdown() };
+  }
+  throw new Error("eve server needs Bun or Deno");
+}
+

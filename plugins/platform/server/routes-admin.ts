@@ -1,0 +1,102 @@
+/**
+ * Admin and token routes.
+ *   GET/POST /admin/managed-db/instances, GET /admin/managed-db/instances/:id,
+ *   POST /admin/managed-db/instances/:id/drain          (admin tokens)
+ *   GET /whoami                                          (any token: itself)
+ *   POST /tokens, GET /tokens, DELETE /tokens/:id        (admin: any token;
+ *     a project owner: the tokens of its project, at most its own role)
+ */
+import type { Hono } from "hono";
+import { z } from "zod";
+import { parseDuration } from "../../../core/config.ts";
+import { EveError, ExitCode } from "../../../core/errors.ts";
+import { readJsonBody, validate } from "../../../core/http/routes.ts";
+import { drainInstance, getInstance, InstanceInput, instanceJson, listInstances, registerInstance } from "../instances.ts";
+import { getProject } from "../projects.ts";
+import { authorize, createToken, listTokens, revokeToken, tokenJson, type TokenRecord } from "../tokens.ts";
+import type { AppEnv, ServerConfig } from "./app.ts";
+
+export const TokenCreateInput = z.strictObject({
+  name: z.string().min(1).max(100),
+  admin: z.boolean().optional(),
+  project: z.string().min(1).max(100).optional(),
+  role: z.enum(["read", "write", "owner"]).optional(),
+  /** A duration such as 30d or 12h; absent: never expires. */
+  expires_in: z.string().max(20).optional(),
+});
+
+const page = (q: Record<string, string>) => ({ limit: q.limit ?? null, cursor: q.cursor ?? null });
+
+export function adminRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
+  const admin = (t: TokenRecord) => authorize(t, { admin: true });
+
+  app.get("/admin/managed-db/instances", async (c) => {
+    admin(c.get("token"));
+    const p = await listInstances(cfg.db, page(c.req.query()));
+    return c.json({ items: p.items.map(instanceJson), next_cursor: p.next_cursor });
+  });
+  app.post("/admin/managed-db/instances", async (c) => {
+    admin(c.get("token"));
+    const input = validate(InstanceInput, await readJsonBody(c), "instance");
+    const inst = await registerInstance(cfg.db, cfg.key, input);
+    return c.json(instanceJson(inst), 201);
+  });
+  app.get("/admin/managed-db/instances/:id", async (c) => {
+    admin(c.get("token"));
+    return c.json(instanceJson(await getInstance(cfg.db, c.req.param("id"))));
+  });
+  app.post("/admin/managed-db/instances/:id/drain", async (c) => {
+    admin(c.get("token"));
+    return c.json(instanceJson(await drainInstance(cfg.db, c.req.param("id"))));
+  });
+
+  app.get("/whoami", (c) => c.json(tokenJson(c.get("token"))));
+  app.post("/tokens", async (c) => {
+    const caller = c.get("token");
+    const input = validate(TokenCreateInput, await readJsonBody(c), "token");
+    if (input.admin && input.project) throw new EveError("E_VALIDATION", "a token is either admin or for a project, not both", ExitCode.usage);
+    if (!input.admin && !input.project) throw new EveError("E_VALIDATION", "give project (with role) or admin: true", ExitCode.usage);
+    const expiresAt = input.expires_in ? new Date(Date.now() + parseDuration(input.expires_in, "expires_in")) : null;
+    if (input.admin) {
+      admin(caller);
+      const { token, record } = await createToken(cfg.db, { name: input.name, admin: true, expiresAt });
+      return c.json({ ...tokenJson(record), token }, 201);
+    }
+    const project = await getProject(cfg.db, input.project!).catch((e) => {
+      if (!caller.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
+      throw e;
+    });
+    const role = input.role ?? "read";
+    // A project owner may hand out tokens of its project; never a role above its own.
+    authorize(caller, { projectId: project.id, role: "owner" });
+    const { token, record } = await createToken(cfg.db, { name: input.name, projectId: project.id, role, expiresAt });
+    return c.json({ ...tokenJson(record), token }, 201);
+  });
+  app.get("/tokens", async (c) => {
+    const caller = c.get("token");
+    const q = c.req.query();
+    let projectId: string | undefined;
+    if (q.project) {
+      const project = await getProject(cfg.db, q.project).catch((e) => {
+        if (!caller.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
+        throw e;
+      });
+      projectId = project.id;
+    }
+    if (!caller.admin) {
+      projectId ??= caller.projectId ?? undefined;
+      authorize(caller, { projectId: projectId!, role: "owner" });
+    }
+    const p = await listTokens(cfg.db, { ...page(q), ...(projectId ? { projectId } : {}) });
+    return c.json({ items: p.items.map(tokenJson), next_cursor: p.next_cursor });
+  });
+  app.delete("/tokens/:id", async (c) => {
+    const caller = c.get("token");
+    const id = c.req.param("id");
+    if (!caller.admin) {
+      const [row] = await cfg.db<{ project_id: string | null }[]>`select project_id from eve_platform.tokens where id = ${id}`;
+      authorize(caller, { projectId: row?.project_id ?? "(no such token in this project)", role: "owner" });
+    }
+    return c.json(tokenJson(await revokeToken(cfg.db, id)));
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Every operation as a tenant route: POST /projects/:project/envs/:env/<op
+ * path> (e.g. db/migrate, db/rls/init). The lease: the token must hold the
+ * role the input needs on this project; the environment's managed database
+ * (or ?service=) must be ready; writes take the busy-tenant lock (409 with
+ * the running operation's id); the run connects as the tenant's read-only
+ * role for reads and as its login role (acting as the owner) for writes.
+ * Managed-mode hooks: wipe/reset empty the schemas as the platform and then
+ * re-provision the tenant (grants, default privileges, extensions, limits);
+ * adoption's shadow database goes on the instance.
+ */
+import { close, connect, describeTarget, parseDbUrl, ping, type Notice } from "../../../core/db/index.ts";
+import { wipeDatabase } from "../../../core/db/recreate.ts";
+import { EveError, ExitCode } from "../../../core/errors.ts";
+import { mountOperation } from "../../../core/http/routes.ts";
+import { accessOf, type Operation, type OpDeps } from "../../../core/operation.ts";
+import { getEnvironment, getProject } from "../projects.ts";
+import { provisionTenant } from "../provision.ts";
+import { assertReady, lockTenant, pickTenant, tenantConnections, type OpLock } from "../tenants.ts";
+import { authorize, type TokenRecord } from "../tokens.ts";
+import { TIERS, type TierName } from "../tiers.ts";
+import type { AppContext, AppEnv, ServerConfig } from "./app.ts";
+import type { Context, Hono } from "hono";
+
+/** Environments whose data a wipe/reset/restore needs --danger-reset-production for. */
+export const PRODUCTION_NAMES = new Set(["production", "prod"]);
+const DESTRUCTIVE = new Set(["db.wipe", "db.reset", "db.restore"]);
+
+export const TENANT_PREFIX = "/projects/:project/envs/:env";
+
+/** Project and environment of a tenant route, checked against the token (a project token never learns whether another project exists). */
+export async function routeTarget(c: Context, cfg: ServerConfig, role: "read" | "write" | "owner") {
+  const token = c.get("token") as TokenRecord;
+  const ref = c.req.param("project")!;
+  const project = await getProject(cfg.db, ref).catch((e) => {
+    if (e instanceof EveError && e.code === "E_NOT_FOUND" && !token.admin) return null;
+    throw e;
+  });
+  if (!project) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
+  authorize(token, { projectId: project.id, role });
+  const env = await getEnvironment(cfg.db, project.id, c.req.param("env")!);
+  return { token, project, env };
+}
+
+export function opRoutes(app: Hono<AppEnv>, cfg: ServerConfig, requestId: (c: AppContext) => string): void {
+  for (const op of cfg.operations) {
+    // Snapshot and restore through the control plane come with the jobs issue (they need the platform's store and a worker).
+    if (op.store) continue;
+    mountOperation(app, TENANT_PREFIX, op, (c, o, input) => lease(c as AppContext, cfg, o, input), {
+      requestId: (c) => requestId(c as AppContext),
+      onRunError: (c, o, e) => {
+        if (!(e instanceof EveError) || e.code === "E_INTERNAL") cfg.log.error("operation failed", { request_id: requestId(c as AppContext), op: o.name, error: String((e as Error)?.stack ?? e) });
+      },
+    });
+  }
+}
+
+async function lease(c: AppContext, cfg: ServerConfig, op: Operation, input: unknown) {
+  const access = accessOf(op, input);
+  const { env } = await routeTarget(c, cfg, access);
+  const tenant = await pickTenant(cfg.db, env, c.req.query("service"));
+  assertReady(tenant);
+  if (DESTRUCTIVE.has(op.name) && PRODUCTION_NAMES.has(env.name) && !(input as { dangerResetProduction?: boolean }).dangerResetProduction) {
+    throw new EveError("E_PRODUCTION", `environment ${env.name} is production: ${op.name.slice(3)} needs --danger-reset-production as well as --force`, ExitCode.error, {
+      hint: "nothing was changed",
+    });
+  }
+  const conns = await tenantConnections(cfg.db, cfg.key, tenant);
+  const lock: OpLock | null = access === "read" ? null : await lockTenant(cfg.db, tenant.id, op.name, cfg.replica);
+  const url = access === "read" ? conns.readonly : conns.login;
+  let onNotice: (n: Notice) => void = () => {};
+  const db = connect(url, { ...op.connection?.(input), onNotice: (n) => onNotice(n), connectTimeout: 10 });
+  try {
+    await ping(db, url);
+  } catch (e) {
+    await close(db, 0);
+    await lock?.release(e);
+    throw e;
+  }
+  const signal = AbortSignal.any([c.req.raw.signal, cfg.shutdown]);
+  const deps: OpDeps = {
+    db,
+    url,
+    label: describeTarget(parseDbUrl(url)),
+    mode: "managed",
+    onNotice: (h) => void (onNotice = h),
+    toolEnv: cfg.toolEnv,
+    now: () => new Date(),
+    signal,
+    shadowUrl: conns.instanceAdmin,
+    async wipeDatabase(opts) {
+      const result = await wipeDatabase(conns.admin, { ...opts, schemasOnly: true });
+      await provisionTenant(conns.instanceAdmin, {
+        tenantId: tenant.id,
+        class: TIERS[tenant.class as TierName],
+        extensions: tenant.extensions,
+        loginPassword: conns.passwords.login,
+        readonlyPassword: conns.passwords.readonly,
+      });
+      return result;
+    },
+  };
+  return {
+    deps,
+    async release(error?: unknown) {
+      await close(db);
+      await lock?.release(error);
+    },
+  };
+}

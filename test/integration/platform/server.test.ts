@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
+import { NDJSON } from "../../../core/http/wire.ts";
+import { migrationsOp } from "../../../plugins/migrate/ops/migrations.ts";
+import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.ts";
+
+const manifest = (cls = "db.p1", extra = "") => `services:
+  db:
+    x-eve:
+      role: managed_db
+      managed:
+        class: ${cls}
+        engine: postgres
+        engine_version: "15"
+        extensions: [pgcrypto]${extra}
+  api:
+    environment:
+      DATABASE_URL: \${managed.db.url}
+      RO: \${managed.db.readonly_url}
+`;
+
+let cp: ControlPlane;
+
+beforeAll(async () => {
+  cp = await startControlPlane({ operations: [migrationsOp] });
+  await cp.addInstance();
+}, 120_000);
+afterAll(async () => {
+  await cp?.stop();
+});
+
+describe("conventions", () => {
+  test("health and readiness need no token; everything else does", async () => {
+    expect((await cp.request("GET", "/healthz", { token: null })).status).toBe(200);
+    expect((await cp.request("GET", "/readyz", { token: null })).body).toEqual({ ready: true });
+    const none = await cp.request("GET", "/whoami", { token: null });
+    expect(none.status).toBe(401);
+    expect(none.body.error.code).toBe("E_UNAUTHENTICATED");
+    expect(none.body.error.request_id).toMatch(/^req_/);
+    const bad = await cp.request("GET", "/whoami", { token: "eve_pat_" + "x".repeat(40) });
+    expect(bad.status).toBe(401);
+    const basic = await cp.request("GET", "/whoami", { token: null, headers: { authorization: "Basic YWRtaW46YWRtaW4=" } });
+    expect(basic.status).toBe(401);
+  });
+
+  test("X-Request-ID is echoed when well-formed and replaced otherwise", async () => {
+    const r = await cp.request("GET", "/whoami", { headers: { "x-request-id": "abc-123" } });
+    expect(r.headers.get("x-request-id")).toBe("abc-123");
+    const evil = await cp.request("GET", "/whoami", { headers: { "x-request-id": "a\u0001b".repeat(3) } });
+    expect(evil.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+
+  test("unknown routes, invalid JSON and oversized bodies are JSON errors", async () => {
+    const nf = await cp.request("GET", "/nope");
+    expect([nf.status, nf.body.error.code]).toEqual([404, "E_NOT_FOUND"]);
+    const bad = await cp.request("POST", "/projects", { raw: "{not json", headers: { "content-type": "application/json" } });
+    expect([bad.status, bad.body.error.code]).toEqual([400, "E_BAD_JSON"]);
+    const big = await cp.request("POST", "/projects", { raw: JSON.stringify({ name: "x".repeat(20 * 1024 * 1024) }), headers: { "content-type": "application/json" } });
+    expect([big.status, big.body.error.code]).toEqual([413, "E_TOO_LARGE"]);
+  });
+
+  test("the OpenAPI document lists the operation routes with their schemas", async () => {
+    const r = await cp.request("GET", "/openapi.json", { token: null });
+    expect(r.status).toBe(200);
+    const post = r.body.paths["/projects/{project}/envs/{env}/db/migrations"].post;
+    expect(post.operationId).toBe("db.migrations");
+    expect(post.requestBody.content["application/json"].schema.properties.migrations).toBeDefined();
+  });
+
+  test("logs are JSON lines with request ids and never a token", async () => {
+    await cp.request("GET", "/whoami", { headers: { "x-request-id": "log-check" } });
+    const line = cp.logs.map((l) => JSON.parse(l)).find((l) => l.request_id === "log-check");
+    expect(line).toMatchObject({ level: "info", msg: "request", method: "GET", path: "/whoami", status: 200 });
+    expect(cp.logs.join("")).not.toContain(cp.adminToken);
+  });
+});
+
+describe("projects, deploy and the tenant", () => {
+  test("deploy provisions once, then re-asserts; status and render show it; an op runs on it", async () => {
+    expect((await cp.request("POST", "/projects", { body: { name: "shop" } })).status).toBe(201);
+    const d1 = await cp.request("POST", "/projects/shop/envs/staging/deploy", { body: { manifest: manifest() } });
+    expect(d1.status).toBe(200);
+    expect(d1.body.services.map((s: { action: string }) => s.action)).toEqual(["provisioned"]);
+    const d2 = await cp.request("POST", "/projects/shop/envs/staging/deploy", { body: { manifest: manifest() } });
+    expect(d2.body.services.map((s: { action: string }) => s.action)).toEqual(["unchanged"]);
+
+    const st = await cp.request("GET", "/projects/shop/envs/staging/db/managed");
+    expect(st.status).toBe(200);
+    expect(st.body).toMatchObject({ service: "db", status: "ready", class: "db.p1", engine_version: "15" });
+    expect(st.text).not.toMatch(/password/i);
+
+    const hidden = await cp.request("GET", "/projects/shop/envs/staging/render");
+    expect(hidden.body.services.api.environment.DATABASE_URL).toContain(":********@");
+    const shown = await cp.request("GET", "/projects/shop/envs/staging/render?show_secrets=true");
+    const url = shown.body.services.api.environment.DATABASE_URL as string;
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      expect((await sql`select current_user as u, current_setting('role') as r`)[0]).toMatchObject({ r: expect.stringMatching(/_owner$/) });
+    } finally {
+      await sql.end();
+    }
+
+    const path = "/projects/shop/envs/staging/db/migrations";
+    const json = await cp.request("POST", path, { body: { migrations: [{ name: "20260101000000_a.sql", sql: "create table a (id int);" }] } });
+    expect([json.status, json.status === 200 ? "" : json.text]).toEqual([200, ""]);
+    expect(json.body.summary).toMatchObject({ applied: 0, pending: 1 });
+    const streamed = await cp.request("POST", path, { body: {}, headers: { accept: NDJSON } });
+    expect(streamed.headers.get("content-type")).toContain(NDJSON);
+    const frames = streamed.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(frames.at(-1).result.summary).toMatchObject({ applied: 0, pending: 0 });
+  }, 120_000);
+
+  test("bad manifests are 4xx and change nothing", async () => {
+    const before = await cp.db`select count(*)::int as n from eve_platform.tenants`;
+    for (const [m, code] of [
+      ["services: [", "E_MANIFEST"],
+      [manifest("db.p9"), "E_MANIFEST"],
+      [manifest().replace("${managed.db.url}", "${managed.nope.url}"), "E_MANIFEST"],
+      [manifest().replace("  api:", "  DB:\n    x-eve: {role: managed_db, managed: {class: db.p1, engine: postgres}}\n  api:"), "E_MANIFEST"],
+    ] as const) {
+      const r = await cp.request("POST", "/projects/shop/envs/broken/deploy", { body: { manifest: m } });
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      expect(r.body.error.code).toBe(code);
+    }
+    const trav = await cp.request("POST", "/projects/shop/envs/..%2F..%2Fetc/deploy", { body: { manifest: manifest() } });
+    expect(trav.status).toBeGreaterThanOrEqual(400);
+    expect(trav.status).toBeLessThan(500);
+    const sqlName = await cp.request("POST", `/projects/shop/envs/${encodeURIComponent("x'; drop table t; --")}/deploy`, { body: { manifest: manifest() } });
+    expect(sqlName.status).toBe(400);
+    expect((await cp.db`select count(*)::int as n from eve_platform.tenants`)[0]).toEqual(before[0]!);
+  }, 60_000);
+});
