@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { close, connect, type Db } from "../../../core/db/index.ts";
 import { ensurePlatformSchema, PLATFORM_MIGRATIONS, platformStatus } from "../../../plugins/platform/migrations.ts";
-import { newId } from "../../../plugins/platform/ids.ts";
+import { isId, newId } from "../../../plugins/platform/ids.ts";
 import { dropDatabases, freshDatabase } from "../../helpers/db.ts";
 import { runMigrate } from "./fixture.ts";
 
@@ -23,6 +23,23 @@ afterAll(async () => {
 
 const tables = async (db: Db) =>
   (await db`select tablename from pg_tables where schemaname = 'eve_platform' order by 1`).map((r) => r.tablename as string);
+
+describe("ids", () => {
+  test("prefix + 26 lowercase base32 characters, unique and in creation order even within one millisecond", () => {
+    const ids = Array.from({ length: 5000 }, () => newId("mdbt"));
+    for (const id of ids.slice(0, 50)) {
+      expect(id).toMatch(/^mdbt_[0-9a-hjkmnp-tv-z]{26}$/);
+      expect(isId("mdbt", id)).toBe(true);
+      expect(isId("mdbi", id)).toBe(false);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    // The first 10 characters are the time in milliseconds.
+    const t = Number.parseInt([...ids[0]!.slice(5, 15)].map((c) => "0123456789abcdefghjkmnpqrstvwxyz".indexOf(c).toString(32)).join(""), 32);
+    expect(Math.abs(t - Date.now())).toBeLessThan(60_000);
+    for (const bad of ["mdbt_", "mdbt_" + "i".repeat(26), "mdbt_" + "0".repeat(25), "mdbt_" + "0".repeat(27), "MDBT_" + "0".repeat(26)]) expect(isId("mdbt", bad)).toBe(false);
+  });
+});
 
 describe("platform schema", () => {
   test("migration names follow the file rule", () => {
