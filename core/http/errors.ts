@@ -27,6 +27,9 @@ const byCode: Record<string, number> = {
   E_UNAVAILABLE: 503,
   E_NOT_READY: 409,
   E_READ_ONLY: 403,
+  E_SECRET_DECRYPT: 500,
+  E_MASTER_KEY: 500,
+  E_PLATFORM_SCHEMA: 503,
 };
 
 export function httpStatusOf(e: unknown): number {

@@ -9,7 +9,7 @@
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Db } from "../../../core/db/index.ts";
+import { isPostgresError, mapDbError, type Db } from "../../../core/db/index.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { errorBody, httpStatusOf } from "../../../core/http/errors.ts";
 import type { Operation } from "../../../core/operation.ts";
@@ -71,7 +71,9 @@ export function buildApp(cfg: ServerConfig): Hono<AppEnv> {
     });
   });
 
-  app.onError((err, c) => {
+  app.onError((raw, c) => {
+    // A postgres.js or socket error from the platform database: mapped (SQLSTATE kept, secrets redacted), never a bare 500.
+    const err = raw instanceof EveError || !(isPostgresError(raw) || typeof (raw as { code?: unknown }).code === "string") ? raw : mapDbError(raw);
     const status = httpStatusOf(err);
     if (status >= 500) cfg.log.error("request failed", { request_id: requestId(c), error: String((err as Error).stack ?? err) });
     return c.json(errorBody(err, requestId(c)), status as 500);
