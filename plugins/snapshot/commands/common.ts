@@ -2,11 +2,11 @@
  * What the snapshot commands share: the --store option, the run's progress
  * line, refusals as --json prints them, rendering.
  */
+import type { z } from "zod";
 import { errorJson, EveError } from "../../../core/errors.ts";
 import { formatBytes, formatDuration, paint, type Output } from "../../../core/io.ts";
 import type { Context, OptionSpec } from "../../../core/plugin.ts";
 import { openStore, resolveStoreUrl, type Store } from "../../../core/store/index.ts";
-import type { z } from "zod";
 import { dumpKey, recordKey } from "../catalog.ts";
 import { createProgress, type Progress } from "../progress.ts";
 import type { SnapshotRecord, StaleFix } from "../schema.ts";

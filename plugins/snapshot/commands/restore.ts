@@ -9,7 +9,7 @@ import { formatBytes, formatDuration, paint } from "../../../core/io.ts";
 import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
 import { restoreOp, type RestoreInput } from "../ops/restore.ts";
 import { RestorePreview, type RestoreEvent, type RestoreResult } from "../schema.ts";
-import { parseRetention, sourceKeyOf } from "../snapshot.ts";
+import { DEFAULT_RETENTION, parseRetention, sourceKeyOf } from "../snapshot.ts";
 import { warmTools } from "../tools.ts";
 import { startTrace, trace } from "../trace.ts";
 import { logStale, progressDone, progressOf, refusalJson, refusalPreview, storeFor, storeOption, withSnapshotPrefetch } from "./common.ts";
@@ -47,7 +47,7 @@ export default defineOpCommand<RestoreInput, RestoreResult, RestoreEvent, Opts>(
     { flags: "--skip-safety-snapshot", description: "do not snapshot the target first" },
     { flags: "--jobs <n>", description: "parallel pg_restore from a downloaded temp file (swap only)", parse: (v) => parsePositiveInt(v, "--jobs") },
     { flags: "--source-url <url>", description: "the database the snapshot was taken from (for restoring across databases)" },
-    { flags: "--retention <age>", description: "retention of the safety snapshot", default: "30d" },
+    { flags: "--retention <age>", description: "retention of the safety snapshot", default: DEFAULT_RETENTION },
     { flags: "--no-owner", description: "do not restore owners: every object belongs to the target database's owner" },
     { flags: "--no-acl", description: "do not restore grants and default privileges" },
   ],
@@ -58,7 +58,7 @@ export default defineOpCommand<RestoreInput, RestoreResult, RestoreEvent, Opts>(
   ],
   input(_ctx, opts) {
     if (!opts.snapshot) throw new UsageError("--snapshot is required", { hint: "list snapshots with eve db snapshots" });
-    const retention = opts.retention ?? "30d";
+    const retention = opts.retention ?? DEFAULT_RETENTION;
     parseRetention(retention); // a usage error before connecting
     return {
       snapshot: opts.snapshot,

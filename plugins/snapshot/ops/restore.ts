@@ -14,7 +14,7 @@ import { defineOperation } from "../../../core/operation.ts";
 import { staleHere, thisWriter } from "../catalog.ts";
 import { checkRestorable, restoreSnapshot } from "../restore.ts";
 import { RestoreEvent, RestoreResult, type RestorePreview } from "../schema.ts";
-import { parseRetention } from "../snapshot.ts";
+import { DEFAULT_RETENTION, parseRetention } from "../snapshot.ts";
 import { trace } from "../trace.ts";
 import { storeOf, throttleProgress } from "./common.ts";
 
@@ -29,7 +29,7 @@ export const RestoreInput = z.object({
   /** The database the snapshot was taken from (host:port/db), when it is not the target. */
   sourceKey: z.string().max(1024).nullable().default(null),
   /** Retention of the safety snapshot. */
-  retention: z.string().max(32).default("30d"),
+  retention: z.string().max(32).default(DEFAULT_RETENTION),
   /** Restore the objects' owners (false: everything belongs to the target database's owner). */
   owner: z.boolean().default(true),
   /** Restore grants and default privileges. */
