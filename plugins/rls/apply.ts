@@ -8,7 +8,7 @@ import type { Db } from "../../core/db/index.ts";
 import { mapDbError } from "../../core/db/index.ts";
 import { UsageError } from "../../core/errors.ts";
 import { renderScaffold, type ScaffoldOptions } from "./scaffold.ts";
-import type { RlsInitResult } from "./schema.ts";
+import type { RlsInitApplied } from "./schema.ts";
 
 /**
  * Every object of schema `app` with a definition string: the schema (ACL),
@@ -47,7 +47,7 @@ export async function fingerprint(db: Pick<Db, "unsafe">): Promise<Map<string, s
 export async function applyScaffold(
   db: Db,
   opts: ScaffoldOptions & { database: string },
-): Promise<Extract<RlsInitResult, { mode: "database" }>> {
+): Promise<RlsInitApplied> {
   const started = performance.now();
   const sql = renderScaffold(opts);
   try {

@@ -101,20 +101,24 @@ export const RlsReport = z.object({
 });
 export type RlsReport = z.infer<typeof RlsReport>;
 
+/** `eve db rls init` applied to a database (the db.rls.init operation's result). */
+export const RlsInitApplied = z.object({
+  mode: z.literal("database"),
+  database: z.string(),
+  withGroups: z.boolean(),
+  /** False when the scaffolding was already exactly in place (a rerun). */
+  changed: z.boolean(),
+  /** Objects that did not exist before, e.g. "function app.current_user_id()". */
+  created: z.array(z.string()),
+  /** Objects whose definition changed (an older scaffold refreshed). */
+  updated: z.array(z.string()),
+  durationMs: z.number(),
+});
+export type RlsInitApplied = z.infer<typeof RlsInitApplied>;
+
 /** `eve db rls init`: applied to a database, or written to a file / new migration. */
 export const RlsInitResult = z.discriminatedUnion("mode", [
-  z.object({
-    mode: z.literal("database"),
-    database: z.string(),
-    withGroups: z.boolean(),
-    /** False when the scaffolding was already exactly in place (a rerun). */
-    changed: z.boolean(),
-    /** Objects that did not exist before, e.g. "function app.current_user_id()". */
-    created: z.array(z.string()),
-    /** Objects whose definition changed (an older scaffold refreshed). */
-    updated: z.array(z.string()),
-    durationMs: z.number(),
-  }),
+  RlsInitApplied,
   z.object({
     mode: z.literal("file"),
     /** Absolute path written. */

@@ -109,5 +109,23 @@ describe("eve db rls init", () => {
     expect(r.stderr).toContain("--out FILE / --migration");
     const both = await runEve(["db", "rls", "init", "--out", "x.sql", "--url", url]);
     expect(both.code).toBe(2);
+    const env = await runEve(["db", "rls", "init", "--migration", "--env", "staging"]);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain("error: --env applies the scaffolding; --out/--migration write it to a file: choose one");
+  });
+
+  test("server WARNINGs raised while applying are printed on stderr as they come", async () => {
+    const db = await freshDatabase("e2e_rls_warn");
+    await withSql(db, (sql) =>
+      sql.unsafe(`
+        create function warn_ddl() returns event_trigger language plpgsql as
+          $$ begin raise warning 'ddl seen: %', tg_tag; end $$;
+        create event trigger warn_ddl on ddl_command_end execute function warn_ddl();
+      `),
+    );
+    const r = await runEve(["db", "rls", "init", "--url", db, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("warning: ddl seen: CREATE FUNCTION\n");
+    expect(RlsInitResult.parse(JSON.parse(r.stdout))).toMatchObject({ mode: "database", changed: true });
   });
 });

@@ -1,23 +1,19 @@
-import { parseDuration, urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
+/**
+ * `eve db rls`: runs db.rls (plugins/rls/ops/rls.ts), prints the report and,
+ * with --check or --fail-on, exits 5 when a finding is at or above the bar.
+ */
 import { CheckError } from "../../../core/errors.ts";
-import { defineCommand } from "../../../core/plugin.ts";
-import { inspectRls } from "../inspect.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { rlsOp, type RlsInput } from "../ops/rls.ts";
 import { renderReport } from "../render.ts";
-import { SEVERITIES, severityRank, type Severity } from "../schema.ts";
+import { SEVERITIES, severityRank, type RlsReport, type Severity } from "../schema.ts";
 
-interface Opts {
-  url?: string;
-  check?: boolean;
-  failOn?: Severity;
-  wait?: boolean;
-  waitTimeout?: number | string;
-  json?: boolean;
-}
+type Opts = OpFlags<RlsInput, { check?: boolean; failOn?: Severity }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<RlsInput, RlsReport, never, Opts>({
+  op: rlsOp,
   path: ["db", "rls"],
-  summary: "list tables, views and RLS policies, with findings and fixes",
+  summary: rlsOp.summary,
   description:
     "Every table and view in user schemas: RLS enabled/forced, owner, and each policy (command,\n" +
     "PERMISSIVE/RESTRICTIVE, roles, USING, WITH CHECK). Then findings, each with a severity and a fix:\n" +
@@ -30,23 +26,16 @@ export default defineCommand<Opts>({
     "Findings about ownership depend on the role you connect as: inspect with the application's role.\n" +
     "--check exits 5 when a finding at or above --fail-on (default high) exists; --fail-on implies --check.",
   options: [
-    urlOption,
     { flags: "--check", description: "exit 5 when a finding at or above --fail-on exists (for CI)" },
     { flags: "--fail-on <severity>", description: "lowest severity that fails --check (default: high)", choices: [...SEVERITIES] },
-    ...waitOptions,
   ],
   examples: [
     "eve db rls --url postgres://app_user:…@localhost:5432/myapp",
     "eve db rls --check --fail-on medium --json",
+    "eve db rls --env staging",
   ],
-  async run(ctx, opts) {
-    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout: waitMs(opts.waitTimeout) }, { applicationName: "eve rls" });
-    let report;
-    try {
-      report = await inspectRls(conn.db, conn.label);
-    } finally {
-      await conn.close();
-    }
+  input: () => ({}),
+  result(ctx, report, opts) {
     if (opts.json) ctx.out.printJson(report);
     else ctx.out.print(renderReport(ctx.out, report));
     if (opts.check || opts.failOn) {
@@ -60,8 +49,3 @@ export default defineCommand<Opts>({
     }
   },
 });
-
-/** --wait-timeout: commander leaves the default ("60s") unparsed. */
-function waitMs(v: unknown): number {
-  return typeof v === "number" ? v : parseDuration(String(v ?? "60s"), "--wait-timeout");
-}

@@ -6,6 +6,7 @@
  * order included), and its error through errorToJson / errorFromJson. Shared by the inspect and rls op tests.
  */
 import { expect } from "bun:test";
+import postgres from "postgres";
 import { close, connect, type Notice } from "../../../core/db/index.ts";
 import { EveError } from "../../../core/errors.ts";
 import { errorFromJson, errorToJson, type Operation, type OpDeps } from "../../../core/operation.ts";
@@ -64,4 +65,25 @@ export function errorOverTheWire(error: unknown): EveError {
   expect(back.context).toEqual(e.context?.length ? e.context : undefined);
   expect(back.details).toEqual(e.details);
   return back;
+}
+
+/** Hold ACCESS EXCLUSIVE on a catalog in another session while `fn` runs (its readers wait, then time out). */
+export async function withCatalogLocked<T>(u: string, catalog: string, fn: () => Promise<T>): Promise<T> {
+  const sql = postgres(u, { max: 1, onnotice: () => {} });
+  let release: (() => void) | undefined;
+  let locked!: () => void;
+  const held = new Promise<void>((r) => (locked = r));
+  const done = sql.begin(async (tx) => {
+    await tx.unsafe(`lock table pg_catalog.${catalog} in access exclusive mode`);
+    locked();
+    await new Promise<void>((r) => (release = r));
+  });
+  try {
+    await Promise.race([held, done]);
+    return await fn();
+  } finally {
+    release?.();
+    await done.catch(() => {});
+    await sql.end();
+  }
 }

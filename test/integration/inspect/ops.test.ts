@@ -5,7 +5,6 @@
  * text, key order included), and their errors survive errorToJson/errorFromJson.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import postgres from "postgres";
 import { close, connect, type Db } from "../../../core/db/index.ts";
 import { entryOf, readMigrationDir } from "../../../core/migrations/files.ts";
 import { jsonChunks } from "../../../plugins/inspect/json-chunks.ts";
@@ -16,7 +15,7 @@ import { inspectSchema } from "../../../plugins/inspect/schema-query.ts";
 import { freshDatabase, withSql } from "../../helpers/db.ts";
 import { tempDir, writeFiles } from "../../helpers/fs.ts";
 import { fixtureDatabase } from "./fixture.ts";
-import { errorOverTheWire, overTheWire, runOp } from "./op-harness.ts";
+import { errorOverTheWire, overTheWire, runOp, withCatalogLocked } from "./op-harness.ts";
 
 let url: string;
 let db: Db;
@@ -28,27 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await close(db);
 });
-
-/** Hold ACCESS EXCLUSIVE on a catalog in another session while `fn` runs (its readers wait, then time out). */
-async function withCatalogLocked<T>(u: string, catalog: string, fn: () => Promise<T>): Promise<T> {
-  const sql = postgres(u, { max: 1, onnotice: () => {} });
-  let release!: () => void;
-  let locked!: () => void;
-  const held = new Promise<void>((r) => (locked = r));
-  const done = sql.begin(async (tx) => {
-    await tx.unsafe(`lock table pg_catalog.${catalog} in access exclusive mode`);
-    locked();
-    await new Promise<void>((r) => (release = r));
-  });
-  try {
-    await held;
-    return await fn();
-  } finally {
-    release();
-    await done;
-    await sql.end();
-  }
-}
 
 describe("db.schema", () => {
   test("parts and head cross the wire and join into the document inspectSchema builds, byte for byte", async () => {
