@@ -27,14 +27,20 @@ export function opPath(name: string): string {
 export async function* readFrames(body: ReadableStream<Uint8Array>): AsyncGenerator<Frame> {
   const decoder = new TextDecoder();
   let buf = "";
+  // Where the search for the next newline resumes: a long frame arriving in many chunks is scanned once.
+  let from = 0;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     buf += decoder.decode(chunk, { stream: true });
+    let start = 0;
     let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+    while ((nl = buf.indexOf("\n", Math.max(from, start))) >= 0) {
+      const line = buf.slice(start, nl);
+      start = nl + 1;
+      from = 0;
       if (line.trim()) yield JSON.parse(line) as Frame;
     }
+    buf = buf.slice(start);
+    from = buf.length;
   }
   buf += decoder.decode();
   if (buf.trim()) yield JSON.parse(buf) as Frame;
