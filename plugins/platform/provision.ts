@@ -25,6 +25,7 @@ import { EveError, ExitCode } from "../../core/errors.ts";
 import { adminFacts, checkNames, tenantNames, textArray, withAdmin, type AdminFacts, type TenantNames, type TierLimits } from "./provision-common.ts";
 import { applyFixes, planTenant, type Fix } from "./provision-drift.ts";
 import { randomPassword, scramMatches, scramVerifier } from "./scram.ts";
+import { EXTENSION_ALLOWLIST } from "./tiers.ts";
 
 export { tenantNames, type TenantNames, type TierLimits } from "./provision-common.ts";
 export type { Drift } from "./provision-drift.ts";
@@ -39,7 +40,7 @@ export interface ProvisionSpec {
   tenantId: string;
   /** The tier's limits (a row of TIERS). */
   class: TierLimits;
-  /** Extension names, already checked against the allowlist by the caller. */
+  /** Extension names; each must be in EXTENSION_ALLOWLIST. */
   extensions: string[];
   loginPassword: string;
   readonlyPassword: string;
@@ -51,8 +52,6 @@ export interface ProvisionResult {
   loginRoles: [string, string];
   readonlyRole: string;
 }
-
-const EXTENSION_NAME = /^[a-z0-9_][a-z0-9_-]{0,62}$/;
 
 interface StepContext {
   adminUrl: string;
@@ -174,8 +173,11 @@ async function limitsStep(db: Db, c: StepContext): Promise<void> {
 
 function checkSpec(spec: ProvisionSpec): void {
   for (const e of spec.extensions) {
-    if (!EXTENSION_NAME.test(e)) {
-      throw new EveError("E_EXTENSION_NAME", `"${e.slice(0, 80)}" is not an extension name`, ExitCode.usage, { hint: "extension names are lowercase letters, digits, _ and -" });
+    if (!EXTENSION_ALLOWLIST.includes(e)) {
+      throw new EveError("E_EXTENSION_NOT_ALLOWED", `extension "${e.slice(0, 80)}" is not allowed on managed databases`, ExitCode.usage, {
+        hint: `allowed: ${EXTENSION_ALLOWLIST.join(", ")}`,
+        details: { extension: e.slice(0, 80) },
+      });
     }
   }
   const t = spec.class;

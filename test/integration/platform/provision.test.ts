@@ -20,6 +20,7 @@ import {
   type TenantNames,
 } from "../../../plugins/platform/provision.ts";
 import { scramMatches, scramVerifier } from "../../../plugins/platform/scram.ts";
+import { EXTENSION_ALLOWLIST } from "../../../plugins/platform/tiers.ts";
 import { loginUrl, startInstance, type TestInstance } from "../../helpers/pg-instance.ts";
 
 const TIER = { connectionLimit: 7, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000 };
@@ -234,13 +235,22 @@ describe.each(["superuser", "CREATEDB CREATEROLE admin"])("provisioning with a %
     await dropTenant(adminUrl, n);
   });
 
-  test("extensions: unavailable on the instance or not an extension name → refused, naming it", async () => {
-    const s = spec(["pg_trgm", "no_such_ext"]);
+  test("extensions: allowed but unavailable on the instance, or not allowed → refused, naming it", async () => {
+    // An allowlisted extension this instance lacks (pgvector is not part of contrib).
+    const available = new Set((await q(inst.superUrl, "select name from pg_available_extensions")).map((r) => r.name));
+    const lacking = EXTENSION_ALLOWLIST.find((e) => !available.has(e));
+    expect(lacking).toBeDefined();
+    const s = spec(["pg_trgm", lacking!]);
     const err = await provisionTenant(adminUrl, s).catch((e) => e);
     expect([err.code, err.exitCode]).toEqual(["E_EXTENSION_UNAVAILABLE", 4]);
-    expect(err.message).toContain('"no_such_ext"');
-    const bad = await provisionTenant(adminUrl, spec(["pg_trgm; drop database x"])).catch((e) => e);
-    expect(bad.code).toBe("E_EXTENSION_NAME");
+    expect(err.message).toBe(`extension "${lacking}" is not available on this instance`);
+    for (const name of ["pg_stat_statements", "dblink", "pg_trgm; drop database x"]) {
+      const bad = spec(["pg_trgm", name]);
+      const refused = await provisionTenant(adminUrl, bad).catch((e) => e);
+      expect([refused.code, refused.exitCode, refused.details.extension]).toEqual(["E_EXTENSION_NOT_ALLOWED", 2, name]);
+      const [made] = await q(inst.superUrl, "select count(*)::int as n from pg_roles where rolname like $1", [`${tenantNames(bad.tenantId).database}\\_%`]);
+      expect(made!.n).toBe(0); // refused before anything was created
+    }
     await dropTenant(adminUrl, tenantNames(s.tenantId));
   });
 
