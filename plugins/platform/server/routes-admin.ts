@@ -11,7 +11,8 @@ import { z } from "zod";
 import { parseDuration } from "../../../core/config.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { readJsonBody, validate } from "../../../core/http/routes.ts";
-import { drainInstance, getInstance, InstanceInput, instanceJson, listInstances, registerInstance } from "../instances.ts";
+import { drainInstance, getInstance, InstanceInput, instanceAdminUrl, instanceJson, listInstances, registerInstance } from "../instances.ts";
+import { hardenInstance } from "../provision.ts";
 import { getProject } from "../projects.ts";
 import { authorize, createToken, listTokens, revokeToken, tokenJson, type TokenRecord } from "../tokens.ts";
 import type { AppEnv, ServerConfig } from "./app.ts";
@@ -39,7 +40,9 @@ export function adminRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
     admin(c.get("token"));
     const input = validate(InstanceInput, await readJsonBody(c), "instance");
     const inst = await registerInstance(cfg.db, cfg.key, input);
-    return c.json(instanceJson(inst), 201);
+    // Tenants must not reach `postgres` or `template1`: CONNECT and TEMPORARY revoked from PUBLIC where the admin may.
+    const hardening = await hardenInstance(await instanceAdminUrl(cfg.key, inst));
+    return c.json({ ...instanceJson(inst), hardening }, 201);
   });
   app.get("/admin/managed-db/instances/:id", async (c) => {
     admin(c.get("token"));

@@ -1,0 +1,118 @@
+/**
+ * The managed workflow end to end, as a user types it: a real `eve server`
+ * process (the compiled binary under EVE_E2E_BIN), two registered Postgres
+ * instances, login, tokens, a project, the manifest deployed to environments,
+ * and the database commands run with --env — compared, for one scenario
+ * table, with the same commands run with --url on an identical tenant.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir, writeFiles } from "../helpers/fs.ts";
+import { cliFor, newPlatform, startServer, type EveServer, type Platform } from "../helpers/eve-server.ts";
+import { startInstance, type TestInstance } from "../helpers/pg-instance.ts";
+
+const manifest = `services:
+  db:
+    x-eve:
+      role: managed_db
+      managed:
+        class: db.p1
+        engine: postgres
+        engine_version: "15"
+        extensions: [pgcrypto]
+  api:
+    environment:
+      DATABASE_URL: \${managed.db.url}
+`;
+
+let platform: Platform;
+let server: EveServer;
+let instances: TestInstance[] = [];
+let admin: ReturnType<typeof cliFor>;
+const app = tempDir("eve-app-");
+const migrations = join(app, "db/migrations");
+
+beforeAll(async () => {
+  platform = await newPlatform();
+  instances = await Promise.all([startInstance(), startInstance()]);
+  server = await startServer(platform);
+  admin = cliFor(server, platform.adminToken);
+  mkdirSync(join(app, ".eve"), { recursive: true });
+  writeFileSync(join(app, ".eve/manifest.yaml"), manifest);
+  writeFiles(migrations, {
+    "20260101000000_users.sql": "create table users (id bigserial primary key, email text not null unique, tags text[], created timestamptz not null default '2026-01-01T00:00:00Z');\n",
+    "20260101000001_seed.sql": "insert into users (email, tags) values ('a@x.test', '{a,b}'), ('b@x.test', null);\n",
+    "20260101000002_policy.sql": "alter table users enable row level security;\ncreate policy own on users using (email = current_user);\n",
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop("SIGTERM");
+  for (const i of instances) i.stop();
+});
+
+const ok = (r: { code: number; stdout: string; stderr: string }) => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
+  return r;
+};
+
+describe("the managed workflow", () => {
+  test("instances, project, deploy onto the least-loaded instance, tokens", async () => {
+    ok(await admin(["admin", "instances", "add", "--admin-url", instances[0]!.superUrl, "--engine-version", "15"]));
+    // The second instance is registered with a non-superuser admin (CREATEDB CREATEROLE).
+    ok(await admin(["admin", "instances", "add", "--admin-url", instances[1]!.adminUrl, "--engine-version", "15"]));
+    const wrong = await admin(["admin", "instances", "add", "--admin-url", instances[1]!.adminUrl, "--engine-version", "16", "--provider-instance-id", "x"]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/15.*16|16.*15/);
+    expect(wrong.stderr).not.toContain(new URL(instances[1]!.adminUrl).password);
+    const list = JSON.parse(ok(await admin(["admin", "instances", "list", "--json"])).stdout);
+    expect(list.items).toHaveLength(2);
+
+    ok(await admin(["project", "create", "shop"]));
+    for (const env of ["staging", "mirror", "prod"]) {
+      const d = ok(await admin(["env", "deploy", "--env", env, "--project", "shop"], { cwd: app }));
+      expect(d.stdout).toMatch(/db\s+provisioned \(db\.p1, ready\)/);
+    }
+    const again = ok(await admin(["env", "deploy", "--env", "staging", "--project", "shop"], { cwd: app }));
+    expect(again.stdout).toMatch(/db\s+unchanged/);
+    const after = JSON.parse(ok(await admin(["admin", "instances", "list", "--json"])).stdout);
+    expect(after.items.map((i: { tenant_count: number }) => i.tenant_count).sort()).toEqual([1, 2]);
+    const envs = ok(await admin(["env", "list", "--project", "shop"]));
+    expect(envs.stdout).toMatch(/staging .*db \(db\.p1, ready\)/);
+  }, 180_000);
+
+  test("a write token migrates; a read token reads but cannot write; secrets stay hidden", async () => {
+    const writeToken = ok(await admin(["token", "create", "--name", "ci", "--project", "shop", "--role", "write"])).stdout.trim();
+    const readToken = ok(await admin(["token", "create", "--name", "viewer", "--project", "shop", "--role", "read"])).stdout.trim();
+    expect(writeToken).toMatch(/^eve_pat_[0-9A-Za-z]{40}$/);
+    const ci = cliFor(server, writeToken, { EVE_PROJECT: "shop" });
+    const viewer = cliFor(server, readToken, { EVE_PROJECT: "shop" });
+    const m = ok(await ci(["db", "migrate", "--env", "staging", "--path", migrations]));
+    expect(m.stdout).toMatch(/✓ 20260101000000_users\.sql/);
+    expect(m.stdout).toMatch(/applied 3 migrations/);
+    const again = ok(await ci(["db", "migrate", "--env", "staging", "--path", migrations]));
+    expect(again.stdout).toMatch(/no pending migrations \(3 applied\)/);
+    const denied = await viewer(["db", "migrate", "--env", "staging", "--path", migrations]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/needs role write/);
+    const rows = JSON.parse(ok(await viewer(["db", "sql", "--env", "staging", "--sql", "select count(*)::int as n from users", "--json"])).stdout);
+    expect(rows.results[0].rows).toEqual([{ n: 2 }]);
+    const sneaky = await viewer(["db", "sql", "--env", "staging", "--sql", "delete from users", "--write"]);
+    expect(sneaky.code).not.toBe(0);
+    const gate = await ci(["db", "sql", "--env", "staging", "--sql", "delete from users"]);
+    expect(gate.code).toBe(4);
+    expect(gate.stderr).toMatch(/read-only|E_READ_ONLY|--write/);
+    const rendered = ok(await viewer(["env", "render", "--env", "staging"]));
+    expect(rendered.stdout).toContain(":********@");
+    const secret = await viewer(["env", "render", "--env", "staging", "--show-secrets"]);
+    expect(secret.code).not.toBe(0);
+  }, 180_000);
+
+  test("wipe and reset of production need --danger-reset-production as well as --force", async () => {
+    const owner = cliFor(server, platform.adminToken, { EVE_PROJECT: "shop" });
+    const r = await owner(["db", "wipe", "--env", "prod", "--force"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--danger-reset-production/);
+  }, 60_000);
+});
