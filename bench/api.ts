@@ -86,10 +86,6 @@ console.log(
 floor.child.kill();
 
 // 3. sql --env vs --url, one row.
-const urls = JSON.parse(cli(["env", "render", "--env", "e0", "--show-secrets", "--json"], app).stdout);
-void urls;
-const tenantRender = JSON.parse(cli(["env", "render", "--env", "e1", "--show-secrets", "--json"], app).stdout);
-void tenantRender;
 const roUrl = await (async () => {
   // The read-only URL of e0's tenant, as `--env` reads connect with.
   writeFileSync(join(app, ".eve/manifest.yaml"), "services:\n  db:\n    x-eve:\n      role: managed_db\n      managed: {class: db.p1, engine: postgres}\n  api:\n    environment: {RO: ${managed.db.readonly_url}}\n");
