@@ -110,7 +110,7 @@ export const VerifyResult = z.object({
 });
 export type VerifyResult = z.infer<typeof VerifyResult>;
 
-/** Events of a verification (and of a download): the record read, then bytes read back. */
+/** Events of a verification: the record read, then bytes read back. */
 export const ReadEvent = z.discriminatedUnion("type", [z.object({ type: z.literal("started"), record: SnapshotRecord }), ProgressEvent]);
 export type ReadEvent = z.infer<typeof ReadEvent>;
 
