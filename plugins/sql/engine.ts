@@ -26,28 +26,8 @@ import { pinnedSettings } from "../../core/sql/classify.ts";
 import { serverCheck } from "./check.ts";
 import { failure } from "./failure.ts";
 import { planSql, type PlannedStatement, type SqlPlan } from "./plan.ts";
-import type { SqlColumn, SqlRunSummary, StatementOutcome } from "./schema.ts";
+import type { RawColumn, ResultSink, SqlColumn, SqlRunSummary, StatementOutcome } from "./schema.ts";
 import { abortError, cancelQuery, guard, runCopy, runCursor } from "./statement.ts";
-
-/** A result column as it arrives, before its type name is known. */
-export interface RawColumn {
-  name: string;
-  typeOid: number;
-}
-
-/** Receives results as they stream. A returned promise is waited for (backpressure). */
-export interface ResultSink {
-  /** Take plain queries as COPY CSV bytes (header row included) through `copy`. */
-  csvCopy?: boolean;
-  /** A result set starts (before its first rows; also for zero rows). */
-  begin(set: { statement: number; line: number; columns: RawColumn[]; copy?: boolean }): void | Promise<void>;
-  /** Values as the server's text; null is NULL. */
-  rows(rows: Array<Array<string | null>>): void | Promise<void>;
-  /** Raw COPY CSV output (only when csvCopy is set). */
-  copy?(chunk: Uint8Array): void | Promise<void>;
-  /** A statement completed (every statement, with or without rows). */
-  end(outcome: StatementOutcome): void | Promise<void>;
-}
 
 export interface SqlRequest {
   text: string;

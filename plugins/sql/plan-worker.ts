@@ -4,9 +4,9 @@
  * where it would make the garbage collector lazy enough to let a
  * multi-million-row stream grow to hundreds of MB. See planner.ts.
  */
+import { errorToJson } from "../../core/operation.ts";
 import { ensureParser } from "../../core/sql/index.ts";
 import { planSql, type PlanOptions } from "./plan.ts";
-import { toWire } from "./planner.ts";
 
 declare const self: { onmessage: ((e: MessageEvent<{ text: string; opts: PlanOptions }>) => void) | null; postMessage(m: unknown): void };
 
@@ -15,6 +15,6 @@ self.onmessage = async (e) => {
     await ensureParser();
     self.postMessage({ plan: planSql(e.data.text, e.data.opts) });
   } catch (err) {
-    self.postMessage({ error: toWire(err) });
+    self.postMessage({ error: errorToJson(err) });
   }
 };

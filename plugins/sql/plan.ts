@@ -102,7 +102,39 @@ function jsonArrayElements(raw: string): string[] {
   return out;
 }
 
+/**
+ * Refuse text the gate could not judge as the server will read it: a NUL
+ * character ends a string in the parser and in the wire protocol (the gate
+ * would check less text than the source holds), and a lone UTF-16 surrogate
+ * (possible in a JSON request body) has no UTF-8 encoding, so the server
+ * would get a replacement character instead.
+ */
+export function checkSqlText(text: string, source: string): void {
+  const what = source.startsWith("--") ? source : source === "stdin" ? "--file - (stdin)" : `--file ${source}`;
+  const at = (i: number) => {
+    const before = text.slice(0, i);
+    return { line: before.split("\n").length, byteOffset: new TextEncoder().encode(before).length };
+  };
+  const nul = text.indexOf("\0");
+  if (nul >= 0) {
+    const { line, byteOffset } = at(nul);
+    throw new UsageError(`${what} contains a NUL byte: line ${line}, byte offset ${byteOffset}`, {
+      hint: "nothing was sent to the database; Postgres cannot take NUL in SQL text (remove it, or bind the value with --params)",
+      details: { line, byteOffset },
+    });
+  }
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.exec(text);
+  if (lone) {
+    const { line, byteOffset } = at(lone.index);
+    throw new UsageError(`${what} is not valid Unicode (a lone UTF-16 surrogate): line ${line}, byte offset ${byteOffset}`, {
+      hint: "nothing was sent to the database; send the SQL as valid UTF-8 text",
+      details: { line, byteOffset },
+    });
+  }
+}
+
 export function planSql(text: string, opts: PlanOptions): SqlPlan {
+  checkSqlText(text, opts.source);
   let stmts: Statement[];
   try {
     stmts = splitStatements(text);

@@ -2,47 +2,58 @@
  * Plan SQL in a short-lived worker (plan-worker.ts) so the parser's WASM heap
  * stays out of the streaming thread; falls back to planning in this thread
  * where workers are unavailable. Same result and errors either way.
+ *
+ * `eve db sql --url` plans before connecting (refusals need no server) and
+ * the db.sql operation plans again: `preparePlan` keeps that first plan for
+ * the operation's call with the very same arguments, so a local run plans
+ * once. Nothing else is kept: a server plans every request itself.
  */
-import { EveError, ExitCode } from "../../core/errors.ts";
+import { errorFromJson, type ErrorJson } from "../../core/operation.ts";
 import { ensureParser } from "../../core/sql/index.ts";
 import { planSql, type PlanOptions, type SqlPlan } from "./plan.ts";
 
-interface WireError {
-  code: string;
-  message: string;
-  exitCode: number;
-  hint?: string;
-  details?: Record<string, unknown>;
-  context?: string[];
+let prepared: { text: string; opts: PlanOptions; plan: Promise<SqlPlan> } | undefined;
+
+/** Plan now and keep the plan for the next `planSqlIsolated` call with the same text and options. */
+export function preparePlan(text: string, opts: PlanOptions): Promise<SqlPlan> {
+  const plan = plan0(text, opts);
+  const entry = { text, opts, plan };
+  prepared = entry;
+  plan.catch(() => {
+    if (prepared === entry) prepared = undefined;
+  });
+  return plan;
 }
 
-/** An error as plain data for postMessage. */
-export function toWire(e: unknown): WireError {
-  if (e instanceof EveError) {
-    return { code: e.code, message: e.message, exitCode: e.exitCode, hint: e.hint, details: e.details, context: e.context };
+/** The plan of `text` (the prepared one when the arguments are the same, taken once). */
+export function planSqlIsolated(text: string, opts: PlanOptions): Promise<SqlPlan> {
+  const p = prepared;
+  if (p && p.text === text && sameOptions(p.opts, opts)) {
+    prepared = undefined;
+    return p.plan;
   }
-  return { code: "E_INTERNAL", message: e instanceof Error ? e.message : String(e), exitCode: ExitCode.error };
+  return plan0(text, opts);
 }
 
-function fromWire(w: WireError): EveError {
-  return new EveError(w.code, w.message, w.exitCode as ExitCode, { hint: w.hint, details: w.details, context: w.context });
+function sameOptions(a: PlanOptions, b: PlanOptions): boolean {
+  return a.write === b.write && a.source === b.source && a.params.length === b.params.length && a.params.every((v, i) => v === b.params[i]);
 }
 
-export async function planSqlIsolated(text: string, opts: PlanOptions): Promise<SqlPlan> {
+async function plan0(text: string, opts: PlanOptions): Promise<SqlPlan> {
   let worker: Worker;
   try {
     worker = new Worker(workerUrl(), { type: "module" });
   } catch {
     return planHere(text, opts);
   }
-  const reply = await new Promise<{ plan?: SqlPlan; error?: WireError } | undefined>((resolve) => {
-    worker.onmessage = (e: MessageEvent) => resolve(e.data as { plan?: SqlPlan; error?: WireError });
+  const reply = await new Promise<{ plan?: SqlPlan; error?: ErrorJson } | undefined>((resolve) => {
+    worker.onmessage = (e: MessageEvent) => resolve(e.data as { plan?: SqlPlan; error?: ErrorJson });
     worker.onerror = () => resolve(undefined);
     worker.postMessage({ text, opts });
   });
   worker.terminate();
   if (!reply) return planHere(text, opts);
-  if (reply.error) throw fromWire(reply.error);
+  if (reply.error) throw errorFromJson(reply.error);
   return reply.plan!;
 }
 

@@ -9,8 +9,7 @@ import { isNumericType, jsonDecoder, jsonEncoder } from "../../core/output/pg-va
 import { alignedHeader, alignedRows, alignedWidth, columnWidths, expandedRows, rowsFooter, type TableColumn } from "../../core/output/table.ts";
 import { StreamWriter, type StreamWriterOptions } from "../../core/output/writer.ts";
 import type { Writer } from "../../core/io.ts";
-import type { RawColumn, ResultSink } from "./engine.ts";
-import type { SqlMode, SqlResultSet, StatementOutcome } from "./schema.ts";
+import type { RawColumn, ResultSink, SqlMode, SqlResultSet, StatementOutcome } from "./schema.ts";
 
 export interface StreamSink extends ResultSink {
   /** Flush what is buffered (after the run). */
@@ -73,6 +72,17 @@ export function tableSink(out: Writer, opts: { tty?: boolean; width?: number } &
     if (first && expanded && out.length === 0) out.push("(0 rows)");
     return lines(out);
   };
+  // Widths are set per CHUNK rows exactly, however the rows were batched.
+  const push = (rows: Row[], from: number): Promise<void> | undefined => {
+    for (let i = from; i < rows.length; i++) {
+      buffer.push(rows[i]!);
+      if (buffer.length < CHUNK) continue;
+      const p = flushRows();
+      if (p && i + 1 < rows.length) return p.then(() => push(rows, i + 1));
+      if (p) return p;
+    }
+    return undefined;
+  };
   return {
     begin(set) {
       const p = any ? w.text("\n") : undefined;
@@ -84,9 +94,8 @@ export function tableSink(out: Writer, opts: { tty?: boolean; width?: number } &
       return p;
     },
     rows(rows) {
-      for (const r of rows) buffer.push(r);
       count += rows.length;
-      if (buffer.length >= CHUNK) return flushRows();
+      return push(rows, 0);
     },
     async end(o) {
       if (cols) {
@@ -123,7 +132,7 @@ export function csvSink(out: Writer, log: (line: string) => void, opts: StreamWr
       for (const r of rows) s += csvRecord(r);
       return w.text(s);
     },
-    copy: (chunk) => w.data(chunk),
+    copy: (chunk) => (typeof chunk === "string" ? w.text(chunk) : w.data(chunk)),
     end: (o) => log(o.tag),
     finish: async () => void (await w.flush()),
   };

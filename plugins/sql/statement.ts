@@ -7,9 +7,8 @@
  */
 import type { ReservedDb } from "../../core/db/index.ts";
 import { EveError, InterruptedError } from "../../core/errors.ts";
-import type { RawColumn, ResultSink } from "./engine.ts";
 import type { PlannedStatement } from "./plan.ts";
-import type { StatementOutcome } from "./schema.ts";
+import type { RawColumn, ResultSink, StatementOutcome } from "./schema.ts";
 
 export interface Exec {
   conn: ReservedDb;

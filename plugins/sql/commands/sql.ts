@@ -1,37 +1,38 @@
+/**
+ * `eve db sql`: flags → the db.sql input (the SQL read from --sql, --file or
+ * stdin and checked here), and its events rendered in the chosen format.
+ * With --url the SQL is planned before connecting, so refusals need no
+ * server; with --env the control plane plans and refuses it itself.
+ */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseDuration, urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
-import { errorJson, EveError, UsageError } from "../../../core/errors.ts";
-import { findInvalidUtf8 } from "../../../core/migrations/files.ts";
+import { UsageError } from "../../../core/errors.ts";
 import { paint } from "../../../core/io.ts";
-import { OutputClosedError } from "../../../core/output/writer.ts";
-import { defineCommand, type Context } from "../../../core/plugin.ts";
-import { runSql, sessionOptions } from "../engine.ts";
-import { parseParams, type SqlPlan } from "../plan.ts";
-import { planSqlIsolated } from "../planner.ts";
-import { csvSink, jsonSink, ndjsonSink, tableSink } from "../sinks.ts";
+import { findInvalidUtf8 } from "../../../core/migrations/files.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import type { Context } from "../../../core/plugin.ts";
+import { sqlOp, type SqlInput } from "../ops/sql.ts";
+import { checkSqlText, parseParams, type SqlPlan } from "../plan.ts";
+import { preparePlan } from "../planner.ts";
+import { sqlRenderer, writeWarning, type SqlFormat, type SqlRenderer } from "../render.ts";
+import type { SqlEvent, SqlRunSummary } from "../schema.ts";
 
-interface Opts {
-  url?: string;
-  sql?: string;
-  file?: string;
-  params?: string;
-  write?: boolean;
-  json?: boolean;
-  ndjson?: boolean;
-  csv?: boolean;
-  wait?: boolean;
-  waitTimeout?: number;
-}
+type Opts = OpFlags<Omit<SqlInput, "params" | "source">, { file?: string; params?: string; ndjson?: boolean }>;
 
-export default defineCommand<Opts>({
+/** Per run: the plan made before connecting (--url) and the renderer. */
+const runs = new WeakMap<Opts, { plan?: SqlPlan; renderer?: SqlRenderer }>();
+
+export default defineOpCommand<SqlInput, SqlRunSummary, SqlEvent, Opts>({
+  op: sqlOp,
   path: ["db", "sql"],
-  summary: "run SQL: read-only unless --write; table, JSON, NDJSON or CSV output",
+  summary: sqlOp.summary,
   description:
     "Runs the statements of --sql or --file in order on one session and prints each result set\n" +
     "with its command tag and row count. Results stream: millions of rows to --csv or --ndjson\n" +
     "use constant memory, and Ctrl-C cancels the running query on the server (exit 130).\n" +
+    "With --env the control plane runs the same checks and statements on the environment's\n" +
+    "database (as its read-only role unless --write) and streams the results back: the output\n" +
+    "is the same as with --url.\n" +
     "\n" +
     "Read-only (default) is a safety gate against mistakes, not a permission boundary. The\n" +
     "session starts with default_transaction_read_only=on and with the settings that decide how\n" +
@@ -94,7 +95,6 @@ export default defineCommand<Opts>({
     "SQL errors (exit 4) show the SQLSTATE, message, line:column with the source line, detail and\n" +
     "hint. A reader that goes away (| head) ends the run quietly (exit 0).",
   options: [
-    urlOption,
     { flags: "--sql <text>", description: "the SQL to run (one or more statements)" },
     { flags: "--file <path>", description: "read the SQL from a file (- for stdin)" },
     { flags: "--params <json>", description: "JSON array of values for $1, $2, …" },
@@ -102,7 +102,6 @@ export default defineCommand<Opts>({
     { flags: "--json", description: "one JSON document on stdout (see above)" },
     { flags: "--ndjson", description: "one JSON object per row on stdout" },
     { flags: "--csv", description: "CSV on stdout (header row per result set)" },
-    ...waitOptions,
   ],
   examples: [
     'eve db sql --url "$DATABASE_URL" --sql "select id, email from users order by id limit 5"',
@@ -110,43 +109,41 @@ export default defineCommand<Opts>({
     "eve db sql --file report.sql --csv > report.csv",
     "cat fix.sql | eve db sql --file - --write",
   ],
-  async run(ctx, opts) {
-    const formats = (["json", "ndjson", "csv"] as const).filter((f) => opts[f]);
-    if (formats.length > 1) throw new UsageError(`choose one output format (got --${formats.join(" and --")})`);
-    const { text, source } = noNul(await readSql(ctx, opts));
+  async input(ctx, opts) {
+    format(opts);
+    const { text, source } = await readSql(ctx, opts);
+    checkSqlText(text, source);
     const params = parseParams(opts.params);
-    // Refusals and parse errors happen here, before connecting.
-    const plan = await planSqlIsolated(text, { write: !!opts.write, params, source });
-    if (opts.write) ctx.out.log(paint(ctx.out, "yellow", "warning: ") + writeWarning(plan));
-
-    const waitTimeout = typeof opts.waitTimeout === "number" ? opts.waitTimeout : parseDuration(String(opts.waitTimeout ?? "60s"));
-    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout }, {
-      applicationName: "eve sql",
-      ...sessionOptions(!!opts.write),
-      onNotice: (n) => ctx.out.log(`${n.severity ?? "NOTICE"}: ${n.message}`),
-    });
-    const stdout = ctx.out.stdout;
-    const log = (line: string) => ctx.out.log(paint(ctx.out, "dim", line));
-    const meta = { database: conn.label, readOnly: plan.mode === "read-only", mode: plan.mode };
-    const gc = { onVolume: ctx.collectGarbage };
-    const json = opts.json ? jsonSink(stdout, meta, gc) : undefined;
-    const sink =
-      json ?? (opts.ndjson ? ndjsonSink(stdout, log, gc) : opts.csv ? csvSink(stdout, log, gc) : tableSink(stdout, { tty: !!stdout.isTTY, width: stdout.columns, ...gc }));
-    try {
-      const summary = await runSql(conn.db, { text, params, write: opts.write, source, database: conn.label, signal: ctx.signal, notice: (line) => ctx.out.log(paint(ctx.out, "yellow", line)) }, sink, plan);
-      if (json) await json.finish(summary.durationMs);
-      else await (sink as { finish(): Promise<void> }).finish();
-    } catch (e) {
-      // The reader went away (| head): stop quietly, like other Unix tools.
-      if (e instanceof OutputClosedError) return 0;
-      if (json && e instanceof EveError) await json.fail(errorJson(e)).catch(() => {});
-      else if (!json) await (sink as { finish(): Promise<void> }).finish().catch(() => {});
-      throw e;
-    } finally {
-      await conn.close();
+    const write = !!opts.write;
+    // Refusals and parse errors happen here, before connecting (the operation reuses this plan).
+    const plan = opts.env === undefined ? await preparePlan(text, { write, params, source }) : undefined;
+    runs.set(opts, { plan });
+    return { sql: text, source, params, write, csv: !!opts.csv };
+  },
+  before(ctx, input, opts) {
+    const plan = runs.get(opts)?.plan;
+    if (input.write && plan) {
+      ctx.out.log(paint(ctx.out, "yellow", "warning: ") + writeWarning({ mode: plan.mode, statements: plan.statements.length, autocommitReason: plan.autocommitReason }));
     }
   },
+  event(ctx, e, opts, input) {
+    const run = runs.get(opts)!;
+    run.renderer ??= sqlRenderer(ctx.out, format(opts), { warn: input.write && !run.plan, onVolume: ctx.collectGarbage });
+    return run.renderer.event(e);
+  },
+  async result(_ctx, r, opts) {
+    await runs.get(opts)?.renderer?.finish(r);
+  },
+  async failure(_ctx, e, opts) {
+    await runs.get(opts)?.renderer?.fail(e);
+  },
 });
+
+function format(opts: Opts): SqlFormat {
+  const formats = (["json", "ndjson", "csv"] as const).filter((f) => opts[f]);
+  if (formats.length > 1) throw new UsageError(`choose one output format (got --${formats.join(" and --")})`);
+  return formats[0] ?? "table";
+}
 
 async function readSql(ctx: Context, opts: Opts): Promise<{ text: string; source: string }> {
   if (opts.sql !== undefined && opts.file !== undefined) throw new UsageError("give --sql or --file, not both");
@@ -184,33 +181,9 @@ function checkDecoded(text: string, what: string): string {
   throw notUtf8(what, line, new TextEncoder().encode(before).length, " (or holds U+FFFD, the replacement character)");
 }
 
-/**
- * A NUL character ends a string in the parser and in the wire protocol: the
- * gate would check less text than the source holds. Refused up front.
- */
-function noNul(sql: { text: string; source: string }): { text: string; source: string } {
-  const at = sql.text.indexOf("\0");
-  if (at < 0) return sql;
-  const before = sql.text.slice(0, at);
-  const line = before.split("\n").length;
-  const offset = new TextEncoder().encode(before).length;
-  const what = sql.source.startsWith("--") ? sql.source : sql.source === "stdin" ? "--file - (stdin)" : `--file ${sql.source}`;
-  throw new UsageError(`${what} contains a NUL byte: line ${line}, byte offset ${offset}`, {
-    hint: "nothing was sent to the database; Postgres cannot take NUL in SQL text (remove it, or bind the value with --params)",
-    details: { line, byteOffset: offset },
-  });
-}
-
 function notUtf8(what: string, line: number, offset: number, extra = ""): UsageError {
   return new UsageError(`${what} is not valid UTF-8${extra}: line ${line}, byte offset ${offset}`, {
     hint: "nothing was sent to the database; convert the SQL to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)",
     details: { line, byteOffset: offset },
   });
-}
-
-function writeWarning(plan: SqlPlan): string {
-  const n = plan.statements.length;
-  if (plan.mode === "transaction") return `--write: ${n} statements run read-write in one transaction (all or nothing)`;
-  if (n === 1) return "--write: the statement runs read-write";
-  return `--write: ${n} statements run read-write, each committing on its own (${plan.autocommitReason ?? "autocommit"})`;
 }
