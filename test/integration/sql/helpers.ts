@@ -51,19 +51,24 @@ export interface OpRun {
  * op's session options, notices routed to the op's handler. `emit` sees
  * every event too (a renderer), and its promise is returned to the op.
  */
-export async function runOp(url: string, raw: Partial<SqlInput>, emit?: (e: SqlEvent) => void | Promise<void>, signal?: AbortSignal): Promise<OpRun> {
+export async function runOp(
+  url: string,
+  raw: Partial<SqlInput>,
+  emit?: (e: SqlEvent) => void | Promise<void>,
+  o: { signal?: AbortSignal; label?: string } = {},
+): Promise<OpRun> {
   const input = sqlOp.input.parse(raw);
   let onNotice: (n: Notice) => void = () => {};
   const db = connect(url, { ...sqlOp.connection!(input), onNotice: (n) => onNotice(n) });
   const deps: OpDeps = {
     db,
     url,
-    label: "app@db.example:5432/app",
+    label: o.label ?? "app@db.example:5432/app",
     mode: "direct",
     onNotice: (h) => void (onNotice = h),
     toolEnv: {},
     now: () => new Date(),
-    signal: signal ?? new AbortController().signal,
+    signal: o.signal ?? new AbortController().signal,
   };
   const events: SqlEvent[] = [];
   const record = (e: SqlEvent) => {
