@@ -1,10 +1,30 @@
 /**
  * Database-level administration shared by wipe (core/db/recreate.ts) and
- * restore (plugins/snapshot): creating a database like another one, ending
- * its sessions, and dropping it.
+ * restore (plugins/snapshot): connecting to a maintenance database, creating
+ * a database like another one, ending its sessions, and dropping it.
  */
-import { quoteIdent, quoteLiteral, type Db } from "./index.ts";
+import { close, connect, mapDbError, quoteIdent, quoteLiteral, withDatabase, type Db } from "./index.ts";
 import type { DatabaseFacts } from "./recreate-facts.ts";
+
+/**
+ * A connection to a maintenance database of `url`'s server: postgres, else
+ * template1 (never `except`, e.g. the database about to be dropped). Throws the
+ * last failure mapped against `url` (EveError, no secrets) when neither answers.
+ */
+export async function openMaintenance(url: string, opts: { applicationName: string; except?: string }): Promise<{ db: Db; name: string }> {
+  let last: unknown;
+  for (const name of ["postgres", "template1"].filter((n) => n !== opts.except)) {
+    const db = connect(withDatabase(url, name), { applicationName: opts.applicationName });
+    try {
+      await db`select 1`;
+      return { db, name };
+    } catch (e) {
+      last = e;
+      await close(db, 0);
+    }
+  }
+  throw mapDbError(last, url);
+}
 
 /** CREATE DATABASE `name` with the owner, encoding, locale, tablespace and connection limit of `f`. */
 export function createDatabaseSql(name: string, f: DatabaseFacts): string {
@@ -20,13 +40,15 @@ export function createDatabaseSql(name: string, f: DatabaseFacts): string {
 }
 
 /**
- * End the client sessions on `database` other than our own. One call per
- * session, so a session we may not end (a superuser's) does not stop the rest.
+ * End the client sessions on `database` other than our own and those in
+ * `except` (backend pids of a connection the caller still holds). One call
+ * per session, so a session we may not end (a superuser's) does not stop the rest.
  */
-export async function terminateSessions(db: Db, database: string): Promise<{ terminated: number; refused: number }> {
+export async function terminateSessions(db: Db, database: string, except: number[] = []): Promise<{ terminated: number; refused: number }> {
   const others = await db`
     select pid from pg_stat_activity
-    where datname = ${database} and pid <> pg_backend_pid() and backend_type = 'client backend'`;
+    where datname = ${database} and pid <> pg_backend_pid() and backend_type = 'client backend'
+      and pid <> all(string_to_array(${except.join(",")}, ',')::int[])`;
   let terminated = 0;
   for (const { pid } of others) {
     const ok = await db`select pg_terminate_backend(${pid}::int) as ok`.then((r) => !!r[0]?.ok, () => false);

@@ -41,6 +41,8 @@ export interface DatabaseFacts {
   largeObjects: number;
   /** Why the connecting role cannot drop and recreate this database (null = it can). */
   cannotRecreate: string | null;
+  /** The backend pid of the session that read these facts. */
+  backendPid: number;
 }
 
 const ACL = (col: string) => `(select jsonb_agg(jsonb_build_object(
@@ -62,7 +64,8 @@ export async function facts(db: Db): Promise<DatabaseFacts> {
            pg_database_size(d.oid)::float8 as size,
            r.rolname as me, r.rolsuper as superuser, r.rolcreatedb as createdb,
            pg_has_role(current_user, d.datdba, 'USAGE') as owner_privs,
-           (select count(*) from pg_largeobject_metadata)::int as large_objects
+           (select count(*) from pg_largeobject_metadata)::int as large_objects,
+           pg_backend_pid() as pid
     from pg_database d join pg_roles r on r.rolname = current_user
     where d.datname = current_database()`);
   const [t] = await db.unsafe(`
@@ -109,5 +112,6 @@ export async function facts(db: Db): Promise<DatabaseFacts> {
     publicSchema: pub ? { owner: pub.owner, acl: pub.acl ?? null, comment: pub.comment ?? null } : null,
     largeObjects: d!.large_objects,
     cannotRecreate,
+    backendPid: d!.pid,
   };
 }

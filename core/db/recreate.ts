@@ -14,9 +14,9 @@
  * its previous owner, ACL and comment (or the server's defaults), so the end
  * state matches a fresh database and migrations can CREATE their schemas again.
  */
-import { close, connect, mapDbError, quoteIdent, quoteLiteral, withDatabase, type Db } from "./index.ts";
+import { close, connect, mapDbError, quoteIdent, quoteLiteral, type Db } from "./index.ts";
 import { EveError, ExitCode, InterruptedError } from "../errors.ts";
-import { createDatabaseSql, dropDatabase, terminateSessions } from "./admin.ts";
+import { createDatabaseSql, dropDatabase, openMaintenance, terminateSessions } from "./admin.ts";
 import { facts, type DatabaseFacts, type Grant } from "./recreate-facts.ts";
 
 export { facts as describeDatabase, type DatabaseFacts } from "./recreate-facts.ts";
@@ -66,18 +66,31 @@ export interface WipeOptions {
 
 const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 
+/**
+ * A connection to the target the caller already holds (the CLI's, an
+ * operation's `deps.db`), with the facts it read for the preview: the wipe
+ * reads through it instead of opening another, never closes it, and does not
+ * count its session among those it ends (a database-mode drop ends it anyway).
+ */
+export interface HeldTarget {
+  db: Db;
+  facts: DatabaseFacts;
+}
+
 /** Wipe the database `url` points at. */
-export async function wipeDatabase(url: string, opts: WipeOptions): Promise<WipeResult> {
+export async function wipeDatabase(url: string, opts: WipeOptions, held?: HeldTarget): Promise<WipeResult> {
   const started = performance.now();
   const report = opts.report ?? (() => {});
-  const target = connect(url, { applicationName: "eve wipe" });
+  const target = held?.db ?? connect(url, { applicationName: "eve wipe" });
+  const release = (timeoutSec?: number) => (held ? Promise.resolve() : close(target, timeoutSec));
   let f: DatabaseFacts;
   try {
-    f = await facts(target);
+    f = held?.facts ?? (await facts(target));
   } catch (e) {
-    await close(target, 0);
+    await release(0);
     throw mapDbError(e, url);
   }
+  const ours = held ? [f.backendPid] : [];
   const result: WipeResult = {
     database: opts.label,
     name: f.name,
@@ -96,9 +109,9 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
     result.fallbackReason = reason;
     report({ type: "fallback", reason });
     try {
-      await wipeSchemas(target, url, f, result, warn, opts);
+      await wipeSchemas(target, url, f, result, warn, opts, ours);
     } finally {
-      await close(target);
+      await release();
     }
     result.durationMs = Math.round(performance.now() - started);
     return result;
@@ -106,20 +119,12 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
 
   const why = opts.schemasOnly ? "schema mode requested" : f.cannotRecreate;
   if (why) return fallback(why);
-  let maint: Db | undefined;
-  let lastError = "";
-  for (const name of ["postgres", "template1"].filter((n) => n !== f.name)) {
-    const db = connect(withDatabase(url, name), { applicationName: "eve wipe" });
-    try {
-      await db`select 1`;
-      maint = db;
-      break;
-    } catch (e) {
-      lastError = mapDbError(e, url).message;
-      await close(db, 0);
-    }
+  let maint: Db;
+  try {
+    maint = (await openMaintenance(url, { applicationName: "eve wipe", except: f.name })).db;
+  } catch (e) {
+    return fallback(`cannot connect to the maintenance database (postgres, template1): ${(e as Error).message}`);
   }
-  if (!maint) return fallback(`cannot connect to the maintenance database (postgres, template1): ${lastError}`);
   // DROP DATABASE … WITH (FORCE) needs the right to terminate every other session.
   const [stuck] = await maint`
     select count(*)::int as n from pg_stat_activity a left join pg_roles r on r.oid = a.usesysid
@@ -130,9 +135,9 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
     await close(maint);
     return fallback(`${stuck!.n} other session${stuck!.n > 1 ? "s" : ""} belong${stuck!.n > 1 ? "" : "s"} to roles this role cannot terminate`);
   }
-  await close(target);
+  await release();
   try {
-    await recreate(maint, f, result, warn, opts.signal);
+    await recreate(maint, f, result, warn, opts.signal, ours);
     result.recreated = { owner: f.owner, encoding: f.encoding, collate: f.collate, ctype: f.ctype, localeProvider: f.localeProvider, locale: f.locale };
   } finally {
     await close(maint);
@@ -141,7 +146,7 @@ export async function wipeDatabase(url: string, opts: WipeOptions): Promise<Wipe
   return result;
 }
 
-async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void, signal?: AbortSignal): Promise<void> {
+async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void, signal: AbortSignal | undefined, ours: number[]): Promise<void> {
   if (signal?.aborted) throw interrupted(f.name);
   const temp = `eve_wipe_${Math.random().toString(36).slice(2, 10)}`;
   const q = quoteIdent(temp);
@@ -179,7 +184,7 @@ async function recreate(maint: Db, f: DatabaseFacts, result: WipeResult, warn: (
     }
   }
   await checkpoint();
-  result.terminatedSessions += (await terminateSessions(maint, f.name)).terminated;
+  result.terminatedSessions += (await terminateSessions(maint, f.name, ours)).terminated;
   await checkpoint();
   try {
     await dropDatabase(maint, f.name, f.versionNum);
@@ -254,11 +259,11 @@ export function aclStatements(kind: "DATABASE" | "SCHEMA", quotedName: string, o
  * watches for lock waits and reports the holder; Ctrl-C cancels the running
  * statement on the server, so the transaction rolls back and nothing changes.
  */
-async function wipeSchemas(db: Db, url: string, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void, opts: WipeOptions): Promise<void> {
+async function wipeSchemas(db: Db, url: string, f: DatabaseFacts, result: WipeResult, warn: (m: string) => void, opts: WipeOptions, ours: number[]): Promise<void> {
   const signal = opts.signal;
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (signal?.aborted) throw interrupted(f.name);
-  result.terminatedSessions += (await terminateSessions(db, f.name)).terminated;
+  result.terminatedSessions += (await terminateSessions(db, f.name, ours)).terminated;
   const pub = f.publicSchema;
   const owner = pub?.owner ?? (f.versionNum >= 150000 ? "pg_database_owner" : f.owner);
   let current: { cancel(): unknown } | null = null;
