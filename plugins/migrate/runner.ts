@@ -23,10 +23,10 @@ import {
   splitStatements,
   type Statement,
 } from "../../core/sql/index.ts";
-import { adopt, type ShadowEvent } from "./adopt.ts";
+import { adopt } from "./adopt.ts";
 import { apply, describeFailure, describeInterrupt, historyInsert, resolvePartial, runStatements, type PartialFile, type Prepared } from "./apply.ts";
 import { ensureHistoryTable, hasUserObjects, readHistory, serverFacts, type ServerFacts } from "./history.ts";
-import type { AppliedItem, MigrateResult, PlannedItem } from "./schema.ts";
+import type { AppliedItem, MigrateEvent, MigrateResult, PlannedItem } from "./schema.ts";
 
 
 export interface MigrateOptions {
@@ -49,14 +49,7 @@ export interface MigrateOptions {
   signal?: AbortSignal;
 }
 
-export type MigrateEvent =
-  | { type: "lock-wait"; holderPid: number | null }
-  | { type: "notice"; message: string }
-  | { type: "extension"; name: string; neededBy: string[] }
-  | { type: "start"; name: string }
-  | { type: "applied"; item: AppliedItem }
-  /** Adoption: the shadow database was created, dropped, or left behind (error). */
-  | ({ type: "shadow" } & ShadowEvent);
+export type { MigrateEvent } from "./schema.ts";
 
 export type Reporter = (e: MigrateEvent) => void;
 
@@ -360,8 +353,9 @@ function lastName(v: unknown): string {
   return (parts[parts.length - 1]?.String?.sval ?? "").toLowerCase();
 }
 
+/** The error, carrying what was applied before it in `details.partial` (data: it crosses the wire). */
 function withPartial(e: EveError, result: MigrateResult): EveError {
-  (e as { partial?: MigrateResult }).partial = result;
+  (e as { details?: Record<string, unknown> }).details = { ...e.details, partial: result };
   return e;
 }
 

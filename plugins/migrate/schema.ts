@@ -1,6 +1,6 @@
 /**
- * Result shapes of the migrate plugin: one zod schema per result, shared by
- * the engine (types), the renderers, `--json` and the HTTP API.
+ * Result and event shapes of the migrate plugin: one zod schema each, shared
+ * by the engine (types), the operations, the renderers, `--json` and the HTTP API.
  */
 import { z } from "zod";
 
@@ -68,6 +68,33 @@ export const MigrateResult = z.object({
 });
 export type MigrateResult = z.infer<typeof MigrateResult>;
 
+/** Adoption's scratch shadow database: created, dropped, left behind (error), or swept from an interrupted run. */
+export const ShadowEvent = z.object({
+  type: z.literal("shadow"),
+  phase: z.enum(["create", "drop", "leftover", "swept"]),
+  name: z.string(),
+  files: z.number(),
+  /** Why this shadow: compare every prefix; closest (no prefix matched): name signatures; difference: up to the closest. */
+  purpose: z.enum(["compare", "closest", "difference"]),
+  error: z.string().optional(),
+});
+
+/** Progress of a migrate run (the engine's report, and db.migrate's events). */
+export const MigrateEvent = z.discriminatedUnion("type", [
+  /** Another runner holds the migration lock. */
+  z.object({ type: z.literal("lock-wait"), holderPid: z.number().nullable() }),
+  /** A notice of the runner itself (also in the result's notices). */
+  z.object({ type: z.literal("notice"), message: z.string() }),
+  /** A NOTICE or WARNING the server sent while a migration ran. */
+  z.object({ type: z.literal("server-notice"), severity: z.string(), message: z.string() }),
+  z.object({ type: z.literal("extension"), name: z.string(), neededBy: z.array(z.string()) }),
+  z.object({ type: z.literal("start"), name: z.string() }),
+  /** One file done (run, adopted, marked or empty), as it happens. */
+  z.object({ type: z.literal("applied"), item: AppliedItem }),
+  ShadowEvent,
+]);
+export type MigrateEvent = z.infer<typeof MigrateEvent>;
+
 export const MigrationStatus = z.object({
   name: z.string(),
   version: z.string(),
@@ -134,10 +161,22 @@ export const WipeResult = z.object({
 });
 export type WipeResult = z.infer<typeof WipeResult>;
 
-/** `eve db reset --force`: the wipe, then the migrate run on the empty database. */
+/** A session holding a lock the wipe waits for (core/db/recreate.ts LockHolder). */
+export const LockHolder = z.object({ pid: z.number(), application: z.string().nullable(), user: z.string().nullable(), state: z.string().nullable() });
+
+/** Progress of a wipe (core/db/recreate.ts WipeEvent). */
+export const WipeEvent = z.discriminatedUnion("type", [
+  /** The database cannot be dropped and recreated: every schema is, instead. */
+  z.object({ type: z.literal("fallback"), reason: z.string() }),
+  z.object({ type: z.literal("warning"), message: z.string() }),
+  z.object({ type: z.literal("lock-wait"), holder: LockHolder, timeoutMs: z.number() }),
+]);
+export type WipeEvent = z.infer<typeof WipeEvent>;
+
+/** `eve db reset --force`: the wipe, then the migrate run on the empty database (null with --no-migrate). */
 export const ResetResult = z.object({
   database: z.string(),
   wipe: WipeResult,
-  migrate: MigrateResult,
+  migrate: MigrateResult.nullable(),
 });
 export type ResetResult = z.infer<typeof ResetResult>;

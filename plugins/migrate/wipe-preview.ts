@@ -1,12 +1,13 @@
 /**
- * Shared by `eve db wipe` and `eve db reset`: what would be lost (the refusal
- * without --force) and the human lines for a finished wipe.
+ * Shared by db.wipe and db.reset and their commands: what would be lost (the
+ * refusal without --force, its preview as data) and the human lines for a
+ * finished wipe.
  */
 import type { DatabaseFacts } from "../../core/db/recreate-facts.ts";
 import type { WipeResult } from "../../core/db/recreate.ts";
 import { errorJson, EveError, ExitCode } from "../../core/errors.ts";
 import { formatBytes, formatDuration, type Output } from "../../core/io.ts";
-import type { WipePreview } from "./schema.ts";
+import { WipePreview } from "./schema.ts";
 
 export function preview(label: string, f: DatabaseFacts, schemasOnly: boolean, migrations?: number): WipePreview {
   const fallbackReason = schemasOnly ? "schema mode requested (--schemas-only)" : f.cannotRecreate;
@@ -25,14 +26,27 @@ export function preview(label: string, f: DatabaseFacts, schemasOnly: boolean, m
   };
 }
 
-/** Print what would be lost, then throw the refusal (exit 1). */
-export function refuse(out: Output, verb: "wipe" | "reset", p: WipePreview): never {
-  const err = new EveError("E_REFUSED", `refusing to ${verb} database ${p.name} without --force`, ExitCode.error, {
+/** The refusal without --force (exit 1): what would be lost travels as data in `details.preview`. */
+export function refusal(verb: "wipe" | "reset", p: WipePreview): EveError {
+  return new EveError("E_REFUSED", `refusing to ${verb} database ${p.name} without --force`, ExitCode.error, {
     hint: `pass --force to ${p.plan === "database" ? "drop and recreate it" : "drop and recreate every schema"}${verb === "reset" ? ", then apply the migrations" : ""}`,
+    details: { preview: p },
   });
+}
+
+/**
+ * Print a refusal's preview (what would be lost) before the error itself is
+ * reported: with --json one document, the preview and the error; else lines on stderr.
+ * Does nothing for any other error.
+ */
+export function printRefusal(out: Output, verb: "wipe" | "reset", e: unknown): void {
+  if (!(e instanceof EveError) || e.code !== "E_REFUSED") return;
+  const parsed = WipePreview.safeParse(e.details?.preview);
+  if (!parsed.success) return;
+  const p = parsed.data;
   if (out.json) {
-    out.printJson({ ...p, error: errorJson(err) });
-    throw err;
+    out.printJson({ ...p, error: errorJsonWithout(e, "preview") });
+    return;
   }
   const rows = Math.round(p.rowsEstimate).toLocaleString("en-US");
   out.log(`${verb} would permanently delete everything in database ${p.name} (${p.database}):`);
@@ -42,7 +56,13 @@ export function refuse(out: Output, verb: "wipe" | "reset", p: WipePreview): nev
   out.log(`  owner    ${p.owner}`);
   if (p.plan === "schemas") out.log(`  how      drop and recreate every schema (${p.fallbackReason})`);
   if (p.migrations !== undefined) out.log(`  then     apply ${p.migrations} migration file${p.migrations === 1 ? "" : "s"}`);
-  throw err;
+}
+
+/** errorJson of `e` without the details that are printed beside it (a preview, a partial result). */
+export function errorJsonWithout(e: EveError, ...keys: string[]): Record<string, unknown> {
+  const j = errorJson(e);
+  for (const k of keys) delete j[k];
+  return j;
 }
 
 export function describeWipe(r: WipeResult): string {

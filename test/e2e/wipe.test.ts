@@ -91,7 +91,7 @@ describe("eve db reset", () => {
     expect(j.code).toBe(0);
     const doc = ResetResult.parse(JSON.parse(j.stdout));
     expect(doc.wipe.before.tables).toBe(3);
-    expect(doc.migrate.applied.map((a) => a.name)).toEqual(["20260101000001_users.sql", "20260101000002_posts.sql"]);
+    expect(doc.migrate!.applied.map((a) => a.name)).toEqual(["20260101000001_users.sql", "20260101000002_posts.sql"]);
   });
 
   test("an invalid migrations directory stops it before anything is dropped", async () => {

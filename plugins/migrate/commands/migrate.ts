@@ -1,31 +1,21 @@
+/** `eve db migrate`: the directory's files → db.migrate (local or --env); files printed as they apply. */
 import { resolve } from "node:path";
-import { parseDuration, resolveMigrationsDir, urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
+import { parseDuration, resolveMigrationsDir } from "../../../core/config.ts";
 import { parseDbUrl } from "../../../core/db/url.ts";
-import { errorJson, EveError } from "../../../core/errors.ts";
-import { formatDuration, paint } from "../../../core/io.ts";
-import { defineCommand } from "../../../core/plugin.ts";
-import { readMigrationDir } from "../../../core/migrations/files.ts";
-import { migrate, type MigrateEvent } from "../runner.ts";
-import type { MigrateResult } from "../schema.ts";
+import { EveError } from "../../../core/errors.ts";
+import { formatDuration, paint, type Output } from "../../../core/io.ts";
+import { entryOf, readMigrationDir } from "../../../core/migrations/files.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import { migrateOp, type MigrateInput } from "../ops/migrate.ts";
+import { MigrateResult, type MigrateEvent } from "../schema.ts";
+import { errorJsonWithout } from "../wipe-preview.ts";
 
-interface Opts {
-  url?: string;
-  path?: string;
-  dryRun?: boolean;
-  lockTimeout: number;
-  allowOutOfOrder?: boolean;
-  baseline?: string;
-  shadowUrl?: string;
-  resume?: boolean;
-  wait?: boolean;
-  waitTimeout?: number;
-  json?: boolean;
-}
+type Opts = OpFlags<MigrateInput, { path?: string; lockTimeout?: number }>;
 
-export default defineCommand<Opts>({
+export default defineOpCommand<MigrateInput, MigrateResult, MigrateEvent, Opts>({
+  op: migrateOp,
   path: ["db", "migrate"],
-  summary: "apply pending migrations (one transaction per file)",
+  summary: migrateOp.summary,
   description:
     "Applies every pending *.sql file of the migrations directory in version order. Each file runs in\n" +
     "one transaction together with its schema_migrations row; files that cannot (CREATE INDEX\n" +
@@ -40,9 +30,9 @@ export default defineCommand<Opts>({
     "as adopted (not run) and the rest applied. No match stops before anything is written (exit 5) and\n" +
     "shows the closest prefix and the differing objects; --baseline VERSION records files by hand.\n" +
     "Also the eve-migrate container entrypoint: DATABASE_URL and MIGRATIONS_DIR are read when the flags\n" +
-    "are absent.",
+    "are absent. With --env, the local files are sent to the control plane and applied to the\n" +
+    "environment's database there; only the files applied by this run are reported as applied.",
   options: [
-    urlOption,
     { flags: "--path <dir>", description: "migrations directory (default: $MIGRATIONS_DIR or db/migrations)" },
     { flags: "--dry-run", description: "print the plan and write nothing (not even the history table)" },
     {
@@ -58,62 +48,58 @@ export default defineCommand<Opts>({
       description: "adoption: create the scratch shadow database on this server instead of the target's (needs CREATEDB there)",
     },
     { flags: "--resume", description: "continue a partially applied no-transaction file after its last completed statement" },
-    ...waitOptions,
   ],
   examples: [
     'eve db migrate --url "postgres://app:app@localhost:5432/myapp" --path db/migrations',
     "DATABASE_URL=postgres://… MIGRATIONS_DIR=/migrations eve db migrate --wait",
     "eve db migrate --dry-run --json",
+    "eve db migrate --env staging",
   ],
-  async run(ctx, opts) {
+  async input(ctx, opts) {
     const directory = resolveMigrationsDir(opts.path, ctx.env);
     if (opts.shadowUrl !== undefined) parseDbUrl(opts.shadowUrl, "--shadow-url");
     const files = await readMigrationDir(resolve(ctx.cwd, directory));
-    const lockTimeoutMs = opts.lockTimeout;
-    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout: opts.waitTimeout }, {
-      onNotice: (n) => ctx.out.log(`${n.severity ?? "NOTICE"}: ${n.message}`),
-      applicationName: "eve migrate",
-    });
-    const out = ctx.out;
-    const human = !opts.json;
-    const onEvent = (e: MigrateEvent) => {
-      if (e.type === "lock-wait") out.log(`waiting for the migration lock${e.holderPid ? ` (held by server process ${e.holderPid})` : ""}…`);
-      if (e.type === "notice") out.log(`${paint(out, "yellow", "notice:")} ${e.message}`);
-      if (e.type === "extension") out.log(`created extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
-      if (e.type === "applied" && human) out.print(renderItem(out, e.item));
-      if (e.type === "shadow" && e.phase === "create" && e.purpose === "closest") out.log("no prefix of the files matches the database: replaying them once more to find the closest one…");
-      if (e.type === "shadow" && e.phase === "create" && e.purpose === "compare") out.log(`no migration history but objects: replaying the ${e.files} files on a shadow database (${e.name}) to find which ones the database already has…`);
-      if (e.type === "shadow" && e.phase === "swept") out.log(`dropped ${e.name}, a shadow database left by an interrupted run`);
-      if (e.type === "shadow" && e.phase === "leftover") out.log(`${paint(out, "yellow", "warning:")} could not drop the shadow database ${e.name}: ${e.error}; drop it by hand`);
+    return {
+      migrations: files.map(entryOf),
+      directory,
+      dryRun: !!opts.dryRun,
+      lockTimeoutMs: opts.lockTimeout ?? 60_000,
+      allowOutOfOrder: !!opts.allowOutOfOrder,
+      baseline: opts.baseline,
+      shadowUrl: opts.shadowUrl,
+      resume: !!opts.resume,
     };
-    let result: MigrateResult;
-    try {
-      if (human && files.length === 0) out.log(`no migration files in ${directory}`);
-      result = await migrate(conn.db, files, {
-        database: conn.label,
-        directory,
-        dryRun: opts.dryRun,
-        lockTimeoutMs,
-        allowOutOfOrder: opts.allowOutOfOrder,
-        baseline: opts.baseline,
-        url: conn.url,
-        shadowUrl: opts.shadowUrl,
-        resume: opts.resume,
-        signal: ctx.signal,
-      }, onEvent);
-    } catch (e) {
-      const partial = (e as { partial?: MigrateResult }).partial;
-      // The partial result (what was applied before the failure) joins the error document.
-      if (opts.json && partial && e instanceof EveError) out.printJson({ ...partial, error: errorJson(e) });
-      throw e;
-    } finally {
-      await conn.close();
-    }
-    if (opts.json) return void out.printJson(result);
-    if (result.dryRun) return void out.print(renderPlan(result));
-    out.print(summary(result));
+  },
+  before(ctx, input, opts) {
+    if (!opts.json && input.migrations.length === 0) ctx.out.log(`no migration files in ${input.directory}`);
+  },
+  event(ctx, e, opts) {
+    renderEvent(ctx.out, e, !opts.json);
+  },
+  result(ctx, result, opts) {
+    if (opts.json) return void ctx.out.printJson(result);
+    if (result.dryRun) return void ctx.out.print(renderPlan(result));
+    ctx.out.print(summary(result));
+  },
+  failure(ctx, e, opts) {
+    // The partial result (what was applied before the failure) joins the error document.
+    const partial = e instanceof EveError ? MigrateResult.safeParse(e.details?.partial) : undefined;
+    if (opts.json && partial?.success) ctx.out.printJson({ ...partial.data, error: errorJsonWithout(e as EveError, "partial") });
   },
 });
+
+/** One event as `eve db migrate` prints it: progress on stderr, applied files on stdout (human mode). */
+function renderEvent(out: Output, e: MigrateEvent, human: boolean): void {
+  if (e.type === "server-notice") out.log(`${e.severity}: ${e.message}`);
+  if (e.type === "lock-wait") out.log(`waiting for the migration lock${e.holderPid ? ` (held by server process ${e.holderPid})` : ""}…`);
+  if (e.type === "notice") out.log(`${paint(out, "yellow", "notice:")} ${e.message}`);
+  if (e.type === "extension") out.log(`created extension ${e.name} (needed by ${e.neededBy.join(", ")})`);
+  if (e.type === "applied" && human) out.print(renderItem(out, e.item));
+  if (e.type === "shadow" && e.phase === "create" && e.purpose === "closest") out.log("no prefix of the files matches the database: replaying them once more to find the closest one…");
+  if (e.type === "shadow" && e.phase === "create" && e.purpose === "compare") out.log(`no migration history but objects: replaying the ${e.files} files on a shadow database (${e.name}) to find which ones the database already has…`);
+  if (e.type === "shadow" && e.phase === "swept") out.log(`dropped ${e.name}, a shadow database left by an interrupted run`);
+  if (e.type === "shadow" && e.phase === "leftover") out.log(`${paint(out, "yellow", "warning:")} could not drop the shadow database ${e.name}: ${e.error}; drop it by hand`);
+}
 
 /** Files run and files only recorded are counted apart. */
 function summary(r: MigrateResult): string {
@@ -130,7 +116,7 @@ function summary(r: MigrateResult): string {
   return `${parts.join(", ")} on ${r.database} in ${formatDuration(r.durationMs)}`;
 }
 
-function renderItem(out: Parameters<typeof paint>[0], item: MigrateResult["applied"][number]): string {
+function renderItem(out: Output, item: MigrateResult["applied"][number]): string {
   if (item.kind === "adopted") return `  ${paint(out, "cyan", "≈")} ${item.name}  (adopted: recorded, not run)`;
   const mark = item.kind === "applied" || item.kind === "empty" ? paint(out, "green", "✓") : paint(out, "dim", "○");
   const extra =

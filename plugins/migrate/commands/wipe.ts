@@ -1,23 +1,17 @@
-import { parseDuration, urlOption, waitOptions } from "../../../core/config.ts";
-import { openDirect } from "../../../core/db/open.ts";
-import { facts } from "../../../core/db/recreate-facts.ts";
-import { describeHolder, wipeDatabase, type WipeEvent } from "../../../core/db/recreate.ts";
+/** `eve db wipe`: flags → db.wipe (local or --env); the preview without --force, the wipe's events and result. */
+import { parseDuration } from "../../../core/config.ts";
+import { describeHolder } from "../../../core/db/recreate.ts";
 import { paint, type Output } from "../../../core/io.ts";
-import { defineCommand } from "../../../core/plugin.ts";
-import { describeWipe, preview, refuse } from "../wipe-preview.ts";
+import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
+import type { OptionSpec } from "../../../core/plugin.ts";
+import { wipeOp, type WipeInput } from "../ops/wipe.ts";
+import type { WipeEvent, WipeResult } from "../schema.ts";
+import { describeWipe, printRefusal } from "../wipe-preview.ts";
 
-interface Opts {
-  url?: string;
-  force?: boolean;
-  schemasOnly?: boolean;
-  wait?: boolean;
-  waitTimeout?: number | string;
-  lockTimeout?: number | string;
-  json?: boolean;
-}
+type Opts = OpFlags<WipeInput, { lockTimeout?: number }>;
 
 /** --lock-timeout for wipe and reset: the longest wait for any one lock in schema mode. */
-export const wipeLockTimeoutOption = {
+export const wipeLockTimeoutOption: OptionSpec = {
   flags: "--lock-timeout <duration>",
   description: "schema mode: how long to wait for a lock held by another session before exit 6 (nothing changed)",
   default: "60s",
@@ -36,55 +30,31 @@ export const wipeDescription =
   "cancels the statement on the server and rolls the transaction back (exit 130, nothing changed).\n" +
   "Without --force nothing happens: it prints what would be lost and exits 1.";
 
-export default defineCommand<Opts>({
+export default defineOpCommand<WipeInput, WipeResult, WipeEvent, Opts>({
+  op: wipeOp,
   path: ["db", "wipe"],
-  summary: "drop and recreate the database (everything in it is lost)",
+  summary: wipeOp.summary,
   description: wipeDescription,
   options: [
-    urlOption,
     { flags: "--force", description: "really do it (without it: print what would be lost and exit 1)" },
     { flags: "--schemas-only", description: "drop and recreate the schemas instead of the database" },
     wipeLockTimeoutOption,
-    ...waitOptions,
   ],
-  examples: ["eve db wipe --url postgres://app:…@localhost:5432/app_dev", "eve db wipe --url postgres://… --force --json"],
-  async run(ctx, opts) {
-    const conn = await openDirect(ctx, { url: opts.url, wait: opts.wait, waitTimeout: waitMs(opts.waitTimeout) }, { applicationName: "eve wipe" });
-    let p;
-    try {
-      p = preview(conn.label, await facts(conn.db), !!opts.schemasOnly);
-    } finally {
-      await conn.close();
-    }
-    if (!opts.force) refuse(ctx.out, "wipe", p);
-    const result = await wipeDatabase(conn.url, {
-      label: conn.label,
-      schemasOnly: opts.schemasOnly,
-      report: wipeReporter(ctx.out),
-      signal: ctx.signal,
-      lockTimeoutMs: durationMs(opts.lockTimeout, "60s", "--lock-timeout"),
-    });
+  examples: ["eve db wipe --url postgres://app:…@localhost:5432/app_dev", "eve db wipe --url postgres://… --force --json", "eve db wipe --env dev --force"],
+  input: (_ctx, opts) => ({ force: !!opts.force, schemasOnly: !!opts.schemasOnly, lockTimeoutMs: opts.lockTimeout ?? 60_000 }),
+  event: (ctx, e) => renderWipeEvent(ctx.out, e),
+  result(ctx, result, opts) {
     if (opts.json) ctx.out.printJson(result);
     else ctx.out.print(describeWipe(result));
   },
+  failure: (ctx, e) => printRefusal(ctx.out, "wipe", e),
 });
 
-export function wipeReporter(out: Output): (e: WipeEvent) => void {
-  return (e) => {
-    if (e.type === "fallback") out.log(`${paint(out, "yellow", "warning:")} cannot drop the database (${e.reason}); dropping and recreating every schema instead`);
-    if (e.type === "warning") out.log(`${paint(out, "yellow", "warning:")} ${e.message}`);
-    if (e.type === "lock-wait") {
-      out.log(`waiting for a lock held by ${describeHolder(e.holder)}: up to --lock-timeout ${Math.round(e.timeoutMs / 1000)}s per lock; Ctrl-C cancels and changes nothing`);
-    }
-  };
-}
-
-/** --wait-timeout: commander leaves the default ("60s") unparsed. */
-function waitMs(v: unknown): number {
-  return durationMs(v, "60s", "--wait-timeout");
-}
-
-/** A duration option's value in ms, whether commander parsed it or left the default text. */
-export function durationMs(v: unknown, fallback: string, flag: string): number {
-  return typeof v === "number" ? v : parseDuration(String(v ?? fallback), flag);
+/** A wipe event as wipe and reset print it (stderr). */
+export function renderWipeEvent(out: Output, e: WipeEvent): void {
+  if (e.type === "fallback") out.log(`${paint(out, "yellow", "warning:")} cannot drop the database (${e.reason}); dropping and recreating every schema instead`);
+  if (e.type === "warning") out.log(`${paint(out, "yellow", "warning:")} ${e.message}`);
+  if (e.type === "lock-wait") {
+    out.log(`waiting for a lock held by ${describeHolder(e.holder)}: up to --lock-timeout ${Math.round(e.timeoutMs / 1000)}s per lock; Ctrl-C cancels and changes nothing`);
+  }
 }

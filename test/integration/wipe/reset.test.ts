@@ -83,7 +83,7 @@ describe("eve db reset / wipe commands", () => {
     await reset.run(ctx, { url, path: writeFiles(tempDir(), GOOD), force: true, json: true }, []);
     const r = ResetResult.parse(JSON.parse(stdout.text()));
     expect(r.wipe).toMatchObject({ mode: "database", before: { tables: 1, rowsEstimate: 10 } });
-    expect(r.migrate.applied.map((a) => a.name)).toEqual(["20260101000001_users.sql", "20260101000002_posts.sql"]);
+    expect(r.migrate!.applied.map((a) => a.name)).toEqual(["20260101000001_users.sql", "20260101000002_posts.sql"]);
     expect(await tables()).toEqual(["posts", "schema_migrations", "users"]);
   });
 });
