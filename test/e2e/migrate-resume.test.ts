@@ -88,7 +88,9 @@ describe("kill -9 inside a no-transaction file, then --resume", () => {
           await gate.unsafe("begin");
           await gate.unsafe(gateSql);
           const child = runEve(["db", "migrate", "--url", url, "--path", dir]);
-          const waiting = await until(async () => (await eveBackends(url, "wait_event_type = 'Lock'")).length > 0);
+          // Statement k itself waits on the gate (not an earlier statement's passing wait, e.g. on autovacuum).
+          const statement = LINES[k - 1]!.slice(LINES[k - 1]!.indexOf(": ") + 2);
+          const waiting = await until(async () => (await eveBackends(url, `wait_event_type = 'Lock' and query like '%${statement}%'`)).length > 0);
           expect(waiting).toBe(true);
           child.kill("SIGKILL");
           expect((await child).code).toBe(137);

@@ -117,6 +117,27 @@ describe("eve db migrate", () => {
     expect(n[0]!.n).toBe(0);
   });
 
+  test("a failing file: human lines for what applied, then the error; --json is one document, the partial run and the error", async () => {
+    const fresh = await freshDatabase("e2e");
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_a.sql": "create table a (id int);\n",
+      "20260101000002_bad.sql": "create table half (id int);\nselect 1/0;\n",
+    });
+    const r = await runEve(["db", "migrate", "--url", fresh, "--path", dir]);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^ {2}✓ 20260101000001_a\.sql\s+\d+ms\n$/);
+    expect(r.stderr).toContain("error: ");
+    expect(r.stderr).toContain("division by zero");
+    writeFiles(dir, { "20260101000003_c.sql": "create table c (id int);\n" });
+    const j = await runEve(["db", "migrate", "--url", fresh, "--path", dir, "--json"]);
+    expect(j.code).toBe(4);
+    const doc = JSON.parse(j.stdout);
+    expect(doc).toMatchObject({ applied: [], alreadyApplied: 1, dryRun: false, error: { code: "E_SQL", exitCode: 4, sqlstate: "22012" } });
+    expect(doc.error).not.toHaveProperty("partial");
+    const tables = await withSql(fresh, (sql) => sql`select tablename from pg_tables where schemaname = 'public' order by 1`);
+    expect(tables.map((t) => t.tablename)).toEqual(["a", "schema_migrations"]);
+  });
+
   test("drift exits 5 and --check reports pending", async () => {
     const fresh = await freshDatabase("e2e");
     const dir = writeFiles(tempDir(), { "20260101000001_a.sql": "create table a (id int);\n" });

@@ -94,6 +94,38 @@ describe("eve db reset", () => {
     expect(doc.migrate!.applied.map((a) => a.name)).toEqual(["20260101000001_users.sql", "20260101000002_posts.sql"]);
   });
 
+  test("a migration failing after the wipe: says the database was wiped; --json holds the wipe, the partial run and the error", async () => {
+    const dir = writeFiles(tempDir(), {
+      "20260101000001_users.sql": "create table users (id int primary key);\n",
+      "20260101000002_bad.sql": "select 1/0;\n",
+    });
+    const r = await runEve(["db", "reset", "--url", url, "--path", dir, "--force"]);
+    expect(r.code).toBe(4);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^wiped ${name} \\(1 table, `));
+    expect(lines.slice(1).map((l) => l.replace(/\s+\d+ms$/, ""))).toEqual(["  ✓ 20260101000001_users.sql"]);
+    expect(r.stderr).toContain("the database was wiped; the migrations stopped at the error below\nerror: ");
+    expect(await tables()).toEqual(["schema_migrations", "users"]);
+    const j = await runEve(["db", "reset", "--url", url, "--path", dir, "--force", "--json"]);
+    expect(j.code).toBe(4);
+    const doc = JSON.parse(j.stdout);
+    expect(doc).toMatchObject({ wipe: { name, before: { tables: 2 } }, migrate: { applied: [{ name: "20260101000001_users.sql" }] }, error: { code: "E_SQL", sqlstate: "22012" } });
+    expect(Object.keys(doc)).toEqual(["database", "wipe", "migrate", "error"]);
+    expect(doc.error).not.toHaveProperty("wiped");
+    expect(doc.error).not.toHaveProperty("partial");
+  });
+
+  test("--no-migrate: wipe only, the directory is not read", async () => {
+    const r = await runEve(["db", "reset", "--url", url, "--path", "/nonexistent", "--no-migrate"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain("then     apply");
+    expect(await tables()).toEqual(["precious"]);
+    const f = await runEve(["db", "reset", "--url", url, "--path", "/nonexistent", "--no-migrate", "--force"]);
+    expect(f.code).toBe(0);
+    expect(f.stdout).toMatch(new RegExp(`^wiped ${name} \\(1 table, .*\nskipped the migrations \\(--no-migrate\\): the database is empty\n$`));
+    expect(await tables()).toEqual([]);
+  });
+
   test("an invalid migrations directory stops it before anything is dropped", async () => {
     const dir = writeFiles(tempDir(), { "20260101000001_users.sql": "create table users (id int);", "users2.sql": "select 1;" });
     const r = await runEve(["db", "reset", "--url", url, "--path", dir, "--force"]);
