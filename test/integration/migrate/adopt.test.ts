@@ -194,10 +194,17 @@ describe("adopting a history applied by psql", () => {
   test("an interrupted adoption drops its shadow and writes nothing", async () => {
     const { url, db } = await target(50);
     const ac = new AbortController();
+    const phases: string[] = [];
+    // Abort at a defined point: the shadow exists and no file has been replayed on it yet
+    // (a timer raced the replay, which may finish first on a fast machine).
     const err = await migrate(db, await readMigrationDir(dir), { database: "t", directory: dir, url, signal: ac.signal }, (e) => {
-      if (e.type === "shadow" && e.phase === "create") setTimeout(() => ac.abort(), 300);
+      if (e.type !== "shadow") return;
+      phases.push(e.phase);
+      if (e.phase === "create") ac.abort();
     }).catch((e) => e);
     expect(err.exitCode).toBe(130);
+    expect(err.message).toContain("interrupted while comparing schemas on the shadow database; nothing was written to the target");
+    expect(phases.filter((p) => p !== "swept")).toEqual(["create", "drop"]);
     expect((await db`select to_regclass('schema_migrations') as t`)[0]!.t).toBeNull();
     expect(await shadowsLeft()).toEqual([]);
   }, 180_000);
