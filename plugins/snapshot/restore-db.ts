@@ -4,7 +4,7 @@
  * with the same properties, handing restored objects to the target's owner,
  * and the rename swap.
  */
-import { connect, close, mapDbError, ping, quoteIdent, quoteLiteral, withDatabase, type Db } from "../../core/db/index.ts";
+import { mapDbError, quoteIdent, quoteLiteral, type Db } from "../../core/db/index.ts";
 import { aclStatements, alterSet, describeDatabase, type DatabaseFacts } from "../../core/db/recreate.ts";
 
 export interface TargetInfo extends DatabaseFacts {
@@ -131,23 +131,6 @@ export async function reassignToOwner(db: Db, owner: string): Promise<number> {
     const [r] = await tx<{ n: string }[]>`select current_setting('eve.reassigned') as n`;
     return Number(r!.n);
   }) as Promise<number>;
-}
-
-/** Open a connection to a maintenance database of the server (postgres, else template1). */
-export async function openMaintenance(url: string): Promise<{ db: Db; name: string }> {
-  let last: unknown;
-  for (const name of ["postgres", "template1"]) {
-    const u = withDatabase(url, name);
-    const db = connect(u, { applicationName: "eve restore" });
-    try {
-      await ping(db, u);
-      return { db, name };
-    } catch (e) {
-      last = e;
-      await close(db, 0);
-    }
-  }
-  throw mapDbError(last, url);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

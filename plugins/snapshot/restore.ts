@@ -23,8 +23,8 @@ import { majorFromVersionNum, parsePgVersion } from "../../core/pgtools/index.ts
 import type { Store } from "../../core/store/types.ts";
 import { readRecord } from "./catalog.ts";
 import { checkEmptyable, checkRoles, notRestored, passes, readArchive, type Preserve } from "./restore-roles.ts";
-import { terminateSessions } from "../../core/db/admin.ts";
-import { inspectTarget, isEmptyDatabase, openMaintenance } from "./restore-db.ts";
+import { openMaintenance, terminateSessions } from "../../core/db/admin.ts";
+import { inspectTarget, isEmptyDatabase } from "./restore-db.ts";
 import { restoreInPlace } from "./restore-inplace.ts";
 import { intoEmpty, viaSwap, type Ctx, type Outcome } from "./restore-swap.ts";
 import type { RestoreOptions } from "./restore-options.ts";
@@ -105,7 +105,8 @@ async function restoreInto(
 ): Promise<RestoreResult> {
   // The maintenance connection (for the swap) opens, and the snapshot's table of contents is
   // read (any pg_restore that reads the archive will do), while the target is inspected.
-  const maintP = openMaintenance(o.url).catch(() => null);
+  // Never the target itself: a session connected to a database cannot rename it.
+  const maintP = openMaintenance(o.url, { applicationName: "eve restore", except: parseDbUrl(o.url).database }).catch(() => null);
   const dumpMajor = parsePgVersion(rec.pgDumpVersion)?.major ?? 0;
   const keep: Preserve = { owners: o.owners !== false, acl: o.acl !== false };
   const archiveP = findPgTool("pg_restore", { env: o.env, minMajor: dumpMajor }).then((tool) =>
