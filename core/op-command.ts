@@ -12,7 +12,7 @@ import { EveError, UsageError } from "./errors.ts";
 import { runRemote, tenantOpPath } from "./http/client.ts";
 import type { Operation, OpDeps } from "./operation.ts";
 import { defineCommand, type CommandSpec, type Context, type OptionSpec } from "./plugin.ts";
-import { remoteOptions, resolveRemote, type RemoteFlags } from "./remote.ts";
+import { remoteOptions, resolveRemote, type Remote, type RemoteFlags } from "./remote.ts";
 import type { Store } from "./store/types.ts";
 
 /** Flags every operation command has, besides its own. */
@@ -41,6 +41,12 @@ export interface OpCommandSpec<I, R, E, O> extends Omit<CommandSpec<O>, "run" | 
   event?(ctx: Context, e: E, opts: O, input: I): void;
   /** Render the result; a number is the exit code (a thrown CheckError also works). */
   result(ctx: Context, r: R, opts: O, input: I): void | number | Promise<void | number>;
+  /**
+   * --env only: called before the operation is sent (e.g. status reads the
+   * tenant's managed state first). Returning a value ends the command there
+   * without running the operation (a tenant that is not ready); the value is the exit code.
+   */
+  remotePrelude?(ctx: Context, remote: Remote & { env: string }, opts: O): Promise<number | void>;
   /** Render a failed run (partial output) before the error is reported; it is rethrown after. */
   failure?(ctx: Context, e: unknown, opts: O, input: I): void | Promise<void>;
 }
@@ -49,7 +55,7 @@ export const envOption: OptionSpec = { flags: "--env <name>", description: "run 
 
 /** Build the CommandSpec of an operation command. */
 export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spec: OpCommandSpec<I, R, E, O>): CommandSpec<O> {
-  const { op, input: toInput, store, before, event, result, failure, options = [], ...rest } = spec;
+  const { op, input: toInput, store, before, event, result, failure, remotePrelude, options = [], ...rest } = spec;
   return defineCommand<O>({
     ...rest,
     options: [urlOption, envOption, ...options, ...waitOptions, ...remoteOptions],
@@ -66,7 +72,14 @@ export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spe
       const emit = (e: E) => event?.(ctx, e, opts, input);
       let r: R;
       try {
-        r = opts.env !== undefined ? await remote(ctx, opts, op, input, emit) : await local(ctx, opts, op, input, emit, store);
+        if (opts.env !== undefined) {
+          const target = await resolveRemote(opts, ctx.env, { needProject: true });
+          const stop = await remotePrelude?.(ctx, { ...target, env: opts.env }, opts);
+          if (typeof stop === "number") return stop;
+          r = await runRemote<R, E>(target, tenantOpPath(target.project!, opts.env, op.name), input, emit, { signal: ctx.signal });
+        } else {
+          r = await local(ctx, opts, op, input, emit, store);
+        }
       } catch (e) {
         await failure?.(ctx, e, opts, input);
         throw e;
@@ -75,11 +88,6 @@ export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spe
       return typeof code === "number" ? code : undefined;
     },
   });
-}
-
-async function remote<I, R, E>(ctx: Context, opts: TargetFlags, op: Operation<I, R, E>, input: I, emit: (e: E) => void): Promise<R> {
-  const target = await resolveRemote(opts, ctx.env, { needProject: true });
-  return runRemote<R, E>(target, tenantOpPath(target.project!, opts.env!, op.name), input, emit, { signal: ctx.signal });
 }
 
 async function local<I, R, E, O extends TargetFlags>(

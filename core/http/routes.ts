@@ -22,6 +22,8 @@ export interface Lease {
 export type ResolveDeps = (c: Context, op: Operation, input: unknown) => Promise<Lease>;
 
 export interface MountOptions {
+  /** Authorise what can be before the body is read (the caller's project and the least role the operation needs). */
+  preauthorize?(c: Context, op: Operation): Promise<void>;
   /** The request id (for error bodies). */
   requestId(c: Context): string;
   /** Called with an error that ended a run (for the log). */
@@ -51,6 +53,7 @@ export function validate<T>(schema: { safeParse(v: unknown): { success: true; da
 
 export function mountOperation(app: Hono<any>, prefix: string, op: Operation, resolve: ResolveDeps, o: MountOptions): void {
   app.post(`${prefix}/${opPath(op.name)}`, async (c) => {
+    await o.preauthorize?.(c, op);
     const input = validate(op.input, await readJsonBody(c), `input for ${op.name}`);
     const lease = await resolve(c, op, input);
     const streaming = (c.req.header("accept") ?? "").includes(NDJSON);

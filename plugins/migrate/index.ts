@@ -5,9 +5,14 @@ import migrations from "./commands/migrations.ts";
 import newCommand from "./commands/new.ts";
 import reset from "./commands/reset.ts";
 import wipe from "./commands/wipe.ts";
+import { migrateOp } from "./ops/migrate.ts";
+import { migrationsOp } from "./ops/migrations.ts";
+import { resetOp } from "./ops/reset.ts";
+import { wipeOp } from "./ops/wipe.ts";
 
 export const migratePlugin = definePlugin({
   name: "migrate",
-  groups: { db: "operate a Postgres database (direct --url mode)" },
+  groups: { db: "operate a Postgres database (--url, or --env through the control plane)" },
   commands: [newCommand, migrate, migrations, wipe, reset],
+  operations: [migrateOp, migrationsOp, wipeOp, resetOp],
 });

@@ -8,7 +8,7 @@ import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
 import { resetOp, type ResetEvent, type ResetInput } from "../ops/reset.ts";
 import { MigrateResult, WipeResult, type ResetResult } from "../schema.ts";
 import { describeWipe, errorJsonWithout, printRefusal } from "../wipe-preview.ts";
-import { renderWipeEvent, wipeDescription, wipeLockTimeoutOption } from "./wipe.ts";
+import { dangerOption, renderWipeEvent, wipeDescription, wipeLockTimeoutOption } from "./wipe.ts";
 
 /** commander turns --no-migrate into `migrate: false`. */
 type Opts = OpFlags<ResetInput, { path?: string; lockTimeout?: number; migrate?: boolean }>;
@@ -28,6 +28,7 @@ export default defineOpCommand<ResetInput, ResetResult, ResetEvent, Opts>({
     { flags: "--force", description: "really do it (without it: print what would be lost and exit 1)" },
     { flags: "--schemas-only", description: "drop and recreate the schemas instead of the database" },
     { flags: "--no-migrate", description: "wipe only: apply no migrations afterwards (the directory is not read)" },
+    dangerOption,
     { ...wipeLockTimeoutOption, description: wipeLockTimeoutOption.description + "; also the migration lock" },
   ],
   examples: ["eve db reset --url postgres://app:…@localhost:5432/app_dev --path db/migrations --force", "eve db reset --env dev --force"],
@@ -42,6 +43,7 @@ export default defineOpCommand<ResetInput, ResetResult, ResetEvent, Opts>({
       migrations: files.map(entryOf),
       directory,
       noMigrate,
+      dangerResetProduction: !!opts.dangerResetProduction,
     };
   },
   event(ctx, e, opts) {

@@ -30,6 +30,12 @@ export const wipeDescription =
   "cancels the statement on the server and rolls the transaction back (exit 130, nothing changed).\n" +
   "Without --force nothing happens: it prints what would be lost and exits 1.";
 
+/** --danger-reset-production: the second confirmation for production environments (--env). */
+export const dangerOption = {
+  flags: "--danger-reset-production",
+  description: "with --env on an environment named production or prod: confirm, besides --force",
+};
+
 export default defineOpCommand<WipeInput, WipeResult, WipeEvent, Opts>({
   op: wipeOp,
   path: ["db", "wipe"],
@@ -38,10 +44,11 @@ export default defineOpCommand<WipeInput, WipeResult, WipeEvent, Opts>({
   options: [
     { flags: "--force", description: "really do it (without it: print what would be lost and exit 1)" },
     { flags: "--schemas-only", description: "drop and recreate the schemas instead of the database" },
+    dangerOption,
     wipeLockTimeoutOption,
   ],
   examples: ["eve db wipe --url postgres://app:…@localhost:5432/app_dev", "eve db wipe --url postgres://… --force --json", "eve db wipe --env dev --force"],
-  input: (_ctx, opts) => ({ force: !!opts.force, schemasOnly: !!opts.schemasOnly, lockTimeoutMs: opts.lockTimeout ?? 60_000 }),
+  input: (_ctx, opts) => ({ force: !!opts.force, schemasOnly: !!opts.schemasOnly, lockTimeoutMs: opts.lockTimeout ?? 60_000, dangerResetProduction: !!opts.dangerResetProduction }),
   event: (ctx, e) => renderWipeEvent(ctx.out, e),
   result(ctx, result, opts) {
     if (opts.json) ctx.out.printJson(result);

@@ -18,6 +18,8 @@ export const WipeInput = z.object({
   schemasOnly: z.boolean().default(false),
   /** Schema mode: the longest wait for any one lock. */
   lockTimeoutMs: LockTimeoutMs,
+  /** Through the control plane, an environment named production or prod also needs this. */
+  dangerResetProduction: z.boolean().default(false),
 });
 export type WipeInput = z.infer<typeof WipeInput>;
 

@@ -48,6 +48,8 @@ export function opRoutes(app: Hono<AppEnv>, cfg: ServerConfig, requestId: (c: Ap
     if (op.store) continue;
     mountOperation(app, TENANT_PREFIX, op, (c, o, input) => lease(c as AppContext, cfg, o, input), {
       requestId: (c) => requestId(c as AppContext),
+      // A caller without the role learns nothing about the body's validity: 401/403 before 400.
+      preauthorize: async (c, o) => void (await routeTarget(c, cfg, typeof o.access === "string" ? o.access : "read")),
       onRunError: (c, o, e) => {
         if (!(e instanceof EveError) || e.code === "E_INTERNAL") cfg.log.error("operation failed", { request_id: requestId(c as AppContext), op: o.name, error: String((e as Error)?.stack ?? e) });
       },

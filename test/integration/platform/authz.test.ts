@@ -36,7 +36,9 @@ beforeAll(async () => {
   expect((await cp.request("POST", "/projects/shop/envs/staging/deploy", { body: { manifest } })).status).toBe(200);
   const mk = async (o: Parameters<typeof createToken>[1]) => (await createToken(cp.db, o)).token;
   tokens.none = null;
-  tokens.expired = await mk({ name: "expired", projectId: shop.body.id, role: "owner", expiresAt: new Date(Date.now() - 60_000) });
+  const expired = await createToken(cp.db, { name: "expired", projectId: shop.body.id, role: "owner", expiresAt: new Date(Date.now() + 60_000) });
+  await cp.db`update eve_platform.tokens set expires_at = now() - interval '1 minute' where id = ${expired.record.id}`;
+  tokens.expired = expired.token;
   const revoked = await createToken(cp.db, { name: "revoked", projectId: shop.body.id, role: "owner" });
   await revokeToken(cp.db, revoked.record.id);
   tokens.revoked = revoked.token;
