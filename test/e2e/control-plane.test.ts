@@ -116,3 +116,62 @@ describe("the managed workflow", () => {
     expect(r.stderr).toMatch(/--danger-reset-production/);
   }, 60_000);
 });
+
+/** Output with what legitimately differs between two identical tenants removed: names, ports, times. */
+function normalize(s: string): string {
+  return s
+    .replace(/t_[0-9a-z]{26}/g, "T")
+    .replace(/127\.0\.0\.1:\d+/g, "HOST")
+    .replace(/\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d(:\d\d)?)?/g, "TIME")
+    .replace(/"(durationMs|duration_ms|latencyMs|elapsedMs)": ?[\d.]+/g, '"$1": 0')
+    .replace(/\b\d+(\.\d+)?\s?(ms|s)\b/g, "DUR");
+}
+
+describe("--url and --env print the same thing", () => {
+  // One scenario table drives both modes; reads use the role --env reads with (read-only), writes the login role.
+  const scenario: Array<{ name: string; args: string[]; write?: boolean }> = [
+    { name: "migrate", args: ["db", "migrate", "--path", migrations], write: true },
+    { name: "migrate (no-op)", args: ["db", "migrate", "--path", migrations], write: true },
+    { name: "migrate --json (no-op)", args: ["db", "migrate", "--path", migrations, "--json"], write: true },
+    { name: "migrations", args: ["db", "migrations", "--path", migrations] },
+    { name: "migrations --json", args: ["db", "migrations", "--path", migrations, "--json"] },
+    { name: "sql (table)", args: ["db", "sql", "--sql", "select id, email, tags, created from users order by id; select count(*) from users"] },
+    { name: "sql --json", args: ["db", "sql", "--sql", "select id, email, tags, created from users order by id", "--json"] },
+    { name: "sql --ndjson", args: ["db", "sql", "--sql", "select id, email, tags, created from users order by id", "--ndjson"] },
+    { name: "sql --csv", args: ["db", "sql", "--sql", "select id, email, tags, created from users order by id", "--csv"] },
+    { name: "sql error", args: ["db", "sql", "--sql", "select nope from users"] },
+    { name: "sql --write", args: ["db", "sql", "--sql", "update users set email = email where id = 1", "--write"], write: true },
+    { name: "schema", args: ["db", "schema"] },
+    { name: "schema --json", args: ["db", "schema", "--json"] },
+    { name: "rls", args: ["db", "rls"] },
+    { name: "rls --json", args: ["db", "rls", "--json"] },
+  ];
+  let viaEnv: ReturnType<typeof cliFor>;
+  let urls: { url: string; readonly: string };
+
+  beforeAll(async () => {
+    const m = manifest.replace("      DATABASE_URL: ${managed.db.url}", "      DATABASE_URL: ${managed.db.url}\n      RO: ${managed.db.readonly_url}");
+    const dir = tempDir("eve-eq-");
+    mkdirSync(join(dir, ".eve"));
+    writeFileSync(join(dir, ".eve/manifest.yaml"), m);
+    for (const env of ["eqa", "eqb"]) ok(await admin(["env", "deploy", "--env", env, "--project", "shop"], { cwd: dir }));
+    const rendered = JSON.parse(ok(await admin(["env", "render", "--env", "eqb", "--project", "shop", "--show-secrets", "--json"], { cwd: dir })).stdout);
+    urls = { url: rendered.services.api.environment.DATABASE_URL, readonly: rendered.services.api.environment.RO };
+    viaEnv = cliFor(server, platform.adminToken, { EVE_PROJECT: "shop" });
+  }, 120_000);
+
+  test("each step of the scenario, in order", async () => {
+    for (const step of scenario) {
+      const e = await viaEnv([...step.args, "--env", "eqa"]);
+      const u = await viaEnv([...step.args, "--url", step.write ? urls.url : urls.readonly]);
+      // Not two identical failures: every step succeeds except the one that is meant to fail.
+      expect([step.name, e.code, e.stdout.length > 0 || step.name === "sql error"]).toEqual([step.name, step.name === "sql error" ? 4 : 0, true]);
+      expect({ step: step.name, code: e.code, stdout: normalize(e.stdout), stderr: normalize(e.stderr) }).toEqual({
+        step: step.name,
+        code: u.code,
+        stdout: normalize(u.stdout),
+        stderr: normalize(u.stderr),
+      });
+    }
+  }, 300_000);
+});
