@@ -1,7 +1,9 @@
 /**
- * Result shapes of the sql plugin. `SqlResult` is the `--json` document (and
- * the HTTP body): always an object with one entry per statement, in order,
- * whatever the number of statements.
+ * Shapes of the sql plugin. `SqlResult` is the `--json` document: always an
+ * object with one entry per statement, in order, whatever the number of
+ * statements. `SqlRunSummary` is db.sql's result and `SqlEvent` its event
+ * stream; `ResultSink` is where the engine streams results (sinks.ts,
+ * events.ts).
  */
 import { z } from "zod";
 

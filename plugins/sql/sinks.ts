@@ -2,7 +2,7 @@
  * Result sinks: where the engine's streamed results go. One per output format
  * (psql-style table, --json, --ndjson, --csv) writing to a stream with
  * backpressure, and a collecting sink for callers that want the whole
- * SqlResult in memory (tests, the HTTP API).
+ * SqlResult in memory (tests).
  */
 import { csvRecord } from "../../core/output/csv.ts";
 import { isNumericType, jsonDecoder, jsonEncoder } from "../../core/output/pg-values.ts";
