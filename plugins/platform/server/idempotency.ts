@@ -1,7 +1,8 @@
 /**
  * Idempotency-Key on POST/DELETE: the first request with a key (per token)
- * runs and its JSON response is kept for 24 hours; a retry with the same key
- * and the same body gets that response again without running anything; the
+ * runs and, when it succeeds, its JSON response is kept for 24 hours; a retry
+ * with the same key and the same body gets that response again without
+ * running anything (a failed request is forgotten: fix it and retry); the
  * same key with another body is 422; a retry while the first is still running
  * is 409. Streamed operation runs (NDJSON) are not replayable: the key is
  * released when they end, so a retry after a dropped stream runs again (the
@@ -57,7 +58,8 @@ export function idempotency(db: Db): MiddlewareHandler {
     }
     const res = c.res;
     const type = res.headers.get("content-type") ?? "";
-    if (type.includes(NDJSON) || !type.includes("application/json") || res.status >= 500) {
+    // Only a success is remembered: after an error the client may fix the request and retry with the same key.
+    if (type.includes(NDJSON) || !type.includes("application/json") || res.status >= 300) {
       await db`delete from eve_platform.idempotency where token_id = ${token.id} and key = ${key}`.catch(() => {});
       return;
     }

@@ -131,3 +131,29 @@ describe("projects, deploy and the tenant", () => {
     expect((await cp.db`select count(*)::int as n from eve_platform.tenants`)[0]).toEqual(before[0]!);
   }, 60_000);
 });
+
+describe("Idempotency-Key", () => {
+  test("a retried create answers the first response without creating again; another body with the key is 422", async () => {
+    const h = { "idempotency-key": "create-proj-1" };
+    const first = await cp.request("POST", "/projects", { body: { name: "idem" }, headers: h });
+    const again = await cp.request("POST", "/projects", { body: { name: "idem" }, headers: h });
+    expect(first.status).toBe(201);
+    expect([again.status, again.body, again.headers.get("idempotent-replayed")]).toEqual([201, first.body, "true"]);
+    const other = await cp.request("POST", "/projects", { body: { name: "idem2" }, headers: h });
+    expect([other.status, other.body.error.code]).toEqual([422, "E_IDEMPOTENCY"]);
+    const bad = await cp.request("POST", "/projects", { body: { name: "idem3" }, headers: { "idempotency-key": "has space" } });
+    expect([bad.status, bad.body.error.code]).toEqual([400, "E_USAGE"]);
+    // A failed first attempt is not remembered: the retry runs.
+    const k = { "idempotency-key": "dup-then-ok" };
+    expect((await cp.request("POST", "/projects", { body: { name: "idem" }, headers: k })).status).toBe(409);
+    expect((await cp.request("POST", "/projects", { body: { name: "idem4" }, headers: k })).status).toBe(201);
+    expect((await cp.db`select count(*)::int as n from eve_platform.projects where name like 'idem%'`)[0]!.n).toBe(2);
+  });
+  test("keys are per token: another token's same key is a new request", async () => {
+    const { createToken } = await import("../../../plugins/platform/tokens.ts");
+    const other = (await createToken(cp.db, { name: "second-admin", admin: true })).token;
+    const h = { "idempotency-key": "shared-key" };
+    expect((await cp.request("POST", "/projects", { body: { name: "pk-a" }, headers: h })).status).toBe(201);
+    expect((await cp.request("POST", "/projects", { body: { name: "pk-b" }, headers: h, token: other })).status).toBe(201);
+  });
+});
