@@ -58,7 +58,8 @@ export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spe
   const { op, input: toInput, store, before, event, result, failure, remotePrelude, options = [], ...rest } = spec;
   return defineCommand<O>({
     ...rest,
-    options: [urlOption, envOption, ...options, ...waitOptions, ...remoteOptions],
+    // Store-only operations open no connection: --wait would mean nothing.
+    options: [urlOption, envOption, ...options, ...(op.connects === false ? [] : waitOptions), ...remoteOptions],
     async run(ctx, opts, args) {
       if (opts.env !== undefined && opts.url !== undefined) throw new UsageError("give --url or --env, not both");
       const raw = await toInput(ctx, opts, args);
