@@ -6,7 +6,7 @@
  */
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { resolveMigrationsDir } from "../../../core/config.ts";
+import { givenDbUrl, resolveMigrationsDir } from "../../../core/config.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { formatDuration } from "../../../core/io.ts";
 import { createMigrationFile, sha256 } from "../../../core/migrations/files.ts";
@@ -47,7 +47,7 @@ const apply = defineOpCommand<RlsInitInput, RlsInitApplied, RlsInitEvent, Opts>(
     "eve db rls init --with-groups --env staging",
   ],
   input(ctx, opts) {
-    if (!opts.url && opts.env === undefined && !ctx.env.DATABASE_URL) {
+    if (opts.env === undefined && givenDbUrl(opts.url, ctx.env) === undefined) {
       throw new UsageError("no database given", {
         hint: "pass --url postgres://… (or set DATABASE_URL) to apply it, or --out FILE / --migration to write it",
       });

@@ -1,5 +1,5 @@
 /** `eve db snapshots prune`: flags → db.snapshots.prune input (the source database from --url / DATABASE_URL, never connected to). */
-import { resolveDbUrl } from "../../../core/config.ts";
+import { givenDbUrl, resolveDbUrl } from "../../../core/config.ts";
 import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
 import { pruneOp, type PruneInput } from "../ops/prune.ts";
 import type { PruneEvent, PruneResult } from "../schema.ts";
@@ -24,7 +24,7 @@ export default defineOpCommand<PruneInput, PruneResult, PruneEvent, Opts>({
   examples: ["eve db snapshots prune --dry-run", "eve db snapshots prune --url postgres://…/app --json"],
   input(ctx, opts) {
     // With --env the control plane prunes the environment's own snapshots.
-    const given = opts.env === undefined && (opts.url ?? ctx.env.DATABASE_URL);
+    const given = opts.env === undefined ? givenDbUrl(opts.url, ctx.env) : undefined;
     return { database: given ? sourceKeyOf(resolveDbUrl(opts.url, ctx.env)) : null, all: !!opts.all, dryRun: !!opts.dryRun };
   },
   store: (ctx, opts) => storeFor(ctx, opts.store),

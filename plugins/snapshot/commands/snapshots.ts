@@ -1,5 +1,5 @@
 /** `eve db snapshots`: flags → db.snapshots input (the source database from --url / DATABASE_URL, never connected to); a table or the list document. */
-import { parsePositiveInt, resolveDbUrl } from "../../../core/config.ts";
+import { givenDbUrl, parsePositiveInt, resolveDbUrl } from "../../../core/config.ts";
 import { formatBytes, renderTable } from "../../../core/io.ts";
 import { defineOpCommand, type OpFlags } from "../../../core/op-command.ts";
 import { snapshotsOp, type SnapshotsInput } from "../ops/snapshots.ts";
@@ -27,7 +27,7 @@ export default defineOpCommand<SnapshotsInput, SnapshotListResult, UnreadableEve
   examples: ["eve db snapshots --url postgres://…/app --status completed --limit 10", "eve db snapshots --all --json"],
   input(ctx, opts) {
     // With --env the control plane lists the environment's own snapshots.
-    const given = opts.env === undefined && (opts.url ?? ctx.env.DATABASE_URL);
+    const given = opts.env === undefined ? givenDbUrl(opts.url, ctx.env) : undefined;
     return { database: !opts.all && given ? sourceKeyOf(resolveDbUrl(opts.url, ctx.env)) : null, status: opts.status ?? null, limit: opts.limit ?? 50 };
   },
   store: (ctx, opts) => storeFor(ctx, opts.store),
