@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { migrationsDirChoice } from "../config.ts";
+import { z } from "zod";
 import { UsageError } from "../errors.ts";
 
 export const FILE_PATTERN = /^(\d{14})_([a-z0-9_]+)\.sql$/;
@@ -187,6 +188,9 @@ async function readMigrationFile(path: string, name: string): Promise<MigrationF
     noTransactionDirective: DIRECTIVE_NO_TX.test(firstLine),
   };
 }
+
+/** A migration file as data, as operations take it: its name and its whole text (see filesFromEntries). */
+export const MigrationEntry = z.object({ name: z.string().max(255), sql: z.string() });
 
 /**
  * Migration files that travelled as data (`{name, sql}`: the control plane's

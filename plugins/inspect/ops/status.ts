@@ -4,13 +4,10 @@
  * and the oldest activity of the target, as a StatusResult.
  */
 import { z } from "zod";
-import { filesFromEntries } from "../../../core/migrations/files.ts";
+import { filesFromEntries, MigrationEntry } from "../../../core/migrations/files.ts";
 import { defineOperation } from "../../../core/operation.ts";
 import { StatusResult } from "../schema.ts";
 import { inspectStatus } from "../status-query.ts";
-
-/** A migration file as data: its name and its whole text (core/migrations/files.ts filesFromEntries). */
-const MigrationEntry = z.object({ name: z.string().max(255), sql: z.string() });
 
 export const StatusInput = z.object({
   /** Files to compare the history with; null: the history alone. */

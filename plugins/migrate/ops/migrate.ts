@@ -7,11 +7,10 @@
 import { z } from "zod";
 import { parseDbUrl } from "../../../core/db/url.ts";
 import { UsageError } from "../../../core/errors.ts";
-import { filesFromEntries } from "../../../core/migrations/files.ts";
+import { filesFromEntries, MigrationEntry } from "../../../core/migrations/files.ts";
 import { defineOperation, type OpDeps } from "../../../core/operation.ts";
 import { migrate } from "../runner.ts";
 import { MigrateEvent, MigrateResult } from "../schema.ts";
-import { MigrationEntry } from "./migrations.ts";
 
 /** How long to wait for a lock held by another session (the migration lock, a wipe's locks) before exit 6; at most Postgres' lock_timeout limit. */
 export const LockTimeoutMs = z.number().int().min(1).max(2_147_483_647).default(60_000);

@@ -4,14 +4,12 @@
  * partially applied.
  */
 import { z } from "zod";
-import { filesFromEntries, type MigrationFile } from "../../../core/migrations/files.ts";
+import { filesFromEntries, MigrationEntry, type MigrationFile } from "../../../core/migrations/files.ts";
 import { plan } from "../../../core/migrations/plan.ts";
 import { defineOperation } from "../../../core/operation.ts";
 import { history } from "../history.ts";
 import { MigrationsResult, type MigrationStatus } from "../schema.ts";
 
-/** A migration file as data: its name and its whole text (see core/migrations/files.ts filesFromEntries). */
-export const MigrationEntry = z.object({ name: z.string().max(255), sql: z.string() });
 
 export const MigrationsInput = z.object({
   /** The files to compare with; null lists the history alone. */
