@@ -108,6 +108,7 @@ export default defineOpCommand<SqlInput, SqlRunSummary, SqlEvent, Opts>({
     "eve db sql --sql 'select * from users where id = $1' --params '[42]' --json",
     "eve db sql --file report.sql --csv > report.csv",
     "cat fix.sql | eve db sql --file - --write",
+    "eve db sql --env staging --sql 'select count(*) from users' --json",
   ],
   async input(ctx, opts) {
     format(opts);
