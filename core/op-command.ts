@@ -10,7 +10,7 @@ import { openDirect } from "./db/open.ts";
 import type { Db, Notice } from "./db/index.ts";
 import { EveError, UsageError } from "./errors.ts";
 import { runRemote, tenantOpPath } from "./http/client.ts";
-import type { Operation, OpDeps } from "./operation.ts";
+import type { Emit, Operation, OpDeps } from "./operation.ts";
 import { defineCommand, type CommandSpec, type Context, type OptionSpec } from "./plugin.ts";
 import { remoteOptions, resolveRemote, type Remote, type RemoteFlags } from "./remote.ts";
 import type { Store } from "./store/types.ts";
@@ -38,7 +38,7 @@ export interface OpCommandSpec<I, R, E, O> extends Omit<CommandSpec<O>, "run" | 
   /** Called once the input is known, before connecting (warnings). */
   before?(ctx: Context, input: I, opts: O): void;
   /** Render one event as it happens. */
-  event?(ctx: Context, e: E, opts: O, input: I): void;
+  event?(ctx: Context, e: E, opts: O, input: I): void | Promise<void>;
   /** Render the result; a number is the exit code (a thrown CheckError also works). */
   result(ctx: Context, r: R, opts: O, input: I): void | number | Promise<void | number>;
   /**
@@ -96,7 +96,7 @@ async function local<I, R, E, O extends TargetFlags>(
   opts: O,
   op: Operation<I, R, E>,
   input: I,
-  emit: (e: E) => void,
+  emit: Emit<E>,
   store: ((ctx: Context, opts: O) => Store) | undefined,
 ): Promise<R> {
   let onNotice: (n: Notice) => void = () => {};

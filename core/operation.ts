@@ -64,8 +64,16 @@ export interface Operation<I = any, R = any, E = any> {
    * connection is opened, `deps.db` throws if used and `deps.url`/`label` are "".
    */
   connects?: boolean;
-  run(deps: OpDeps, input: I, emit: (e: E) => void): Promise<R>;
+  /**
+   * `emit` may return a promise while the consumer is behind (a slow stdout,
+   * a slow HTTP client): an operation that streams much (sql rows) awaits it;
+   * others may ignore it.
+   */
+  run(deps: OpDeps, input: I, emit: Emit<E>): Promise<R>;
 }
+
+/** An operation's event sink; a promise means "wait before emitting more". */
+export type Emit<E> = (e: E) => void | Promise<void>;
 
 /** Typed identity helper. */
 export function defineOperation<I, R, E>(op: Operation<I, R, E>): Operation<I, R, E> {

@@ -75,7 +75,7 @@ export async function runRemote<R, E>(
   remote: Remote,
   path: string,
   input: unknown,
-  onEvent: (e: E) => void,
+  onEvent: (e: E) => void | Promise<void>,
   o: RequestOptions = {},
 ): Promise<R> {
   const res = await send(remote, "POST", path, input, NDJSON, o);
@@ -83,7 +83,11 @@ export async function runRemote<R, E>(
   if (!res.body) throw new ConnectionError("E_API_STREAM", `the control plane at ${remote.api} sent no body`);
   try {
     for await (const frame of readFrames(res.body)) {
-      if ("event" in frame) onEvent(frame.event as E);
+      if ("event" in frame) {
+        // The renderer is behind (a slow stdout): stop reading, so the server's stream backs up too.
+        const p = onEvent(frame.event as E);
+        if (p) await p;
+      }
       else if ("result" in frame) return frame.result as R;
       else if ("error" in frame) throw errorFromJson(frame.error);
     }

@@ -69,32 +69,33 @@ export function mountOperation(app: Hono<any>, prefix: string, op: Operation, re
       }
     }
     const encoder = new TextEncoder();
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const send = (frame: object) => {
-          try {
-            controller.enqueue(encoder.encode(JSON.stringify(frame) + "\n"));
-          } catch {
-            // The client went away: the run is aborted through the request's signal.
-          }
-        };
-        let error: unknown;
-        try {
-          const result = await op.run(lease.deps, input, (event) => send({ event }));
-          send({ result });
-        } catch (e) {
-          error = e;
-          o.onRunError?.(c, op, e);
-          send({ error: e instanceof EveError ? errorToJson(e) : errorBody(e, o.requestId(c)).error });
-        }
-        await lease.release(error).catch(() => {});
-        try {
-          controller.close();
-        } catch {
-          // already closed by a cancel
-        }
-      },
-    });
+    // Frames go through a bounded queue: when the client reads slowly, emit() returns a promise
+    // that settles once there is room, so a streaming operation waits instead of buffering.
+    const { readable: body, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, undefined, new CountQueuingStrategy({ highWaterMark: 64 }));
+    const writer = writable.getWriter();
+    let gone = false;
+    const send = (frame: object): void | Promise<void> => {
+      if (gone) return;
+      const bytes = encoder.encode(JSON.stringify(frame) + "\n");
+      writer.write(bytes).catch(() => {
+        // The client went away: the run is aborted through the request's signal.
+        gone = true;
+      });
+      if ((writer.desiredSize ?? 1) <= 0) return writer.ready.catch(() => void (gone = true));
+    };
+    void (async () => {
+      let error: unknown;
+      try {
+        const result = await op.run(lease.deps, input, (event) => send({ event }));
+        await send({ result });
+      } catch (e) {
+        error = e;
+        o.onRunError?.(c, op, e);
+        await send({ error: e instanceof EveError ? errorToJson(e) : errorBody(e, o.requestId(c)).error });
+      }
+      await lease.release(error).catch(() => {});
+      await writer.close().catch(() => {});
+    })();
     return new Response(body, { status: 200, headers: { "content-type": NDJSON, "cache-control": "no-store", "x-request-id": o.requestId(c) } });
   });
 }

@@ -65,7 +65,8 @@ export function openApiDocument(operations: Operation[], version: string): unkno
         summary: op.summary,
         description:
           `Runs ${op.name} on the environment's managed database (role needed: ${typeof op.access === "string" ? op.access : "depends on the input"}). ` +
-          "With Accept: application/x-ndjson the response streams one JSON frame per line: {event} any number of times, then {result} or {error}.",
+          "With Accept: application/x-ndjson the response streams one JSON frame per line: {event} any number of times, then {result} or {error}. " +
+          "Otherwise the answer is the result alone, and events are not sent (db.sql's rows are events: ask for NDJSON).",
         parameters: [...params, { name: "service", in: "query", required: false, schema: { type: "string" } }],
         requestBody: { required: true, content: { "application/json": { schema: json(op.input) } } },
         responses: {

@@ -34,7 +34,7 @@ export async function runOp<I, R, E>(op: Operation<I, R, E>, url: string, raw: u
   };
   const events: E[] = [];
   try {
-    return { result: await op.run(deps, input, (e) => events.push(e)), events };
+    return { result: await op.run(deps, input, (e) => void events.push(e)), events };
   } catch (error) {
     return { events, error };
   } finally {

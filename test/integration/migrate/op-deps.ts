@@ -33,7 +33,7 @@ export async function runOp<I, R, E>(op: Operation<I, R, E>, url: string, input:
     ...extra,
   };
   try {
-    return { result: await op.run(deps, parsed, (e) => events.push(e)), events };
+    return { result: await op.run(deps, parsed, (e) => void events.push(e)), events };
   } catch (e) {
     if (!(e instanceof EveError)) throw e;
     return { error: e, events };

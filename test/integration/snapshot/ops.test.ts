@@ -54,7 +54,7 @@ async function runOp<I, R, E>(op: Operation<I, R, E>, store: Store, raw: unknown
   };
   const events: E[] = [];
   try {
-    return { result: await op.run(deps, input, (e) => events.push(e)), events };
+    return { result: await op.run(deps, input, (e) => void events.push(e)), events };
   } catch (error) {
     return { events, error };
   } finally {
