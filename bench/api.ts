@@ -88,7 +88,7 @@ floor.child.kill();
 // 3. sql --env vs --url, one row.
 const roUrl = await (async () => {
   // The read-only URL of e0's tenant, as `--env` reads connect with.
-  writeFileSync(join(app, ".eve/manifest.yaml"), "services:\n  db:\n    x-eve:\n      role: managed_db\n      managed: {class: db.p1, engine: postgres}\n  api:\n    environment: {RO: ${managed.db.readonly_url}}\n");
+  writeFileSync(join(app, ".eve/manifest.yaml"), "services:\n  db:\n    x-eve:\n      role: managed_db\n      managed: {class: db.p1, engine: postgres}\n  api:\n    environment: {RO: \"${managed.db.readonly_url}\"}\n");
   cli(["env", "deploy", "--env", "e0"], app);
   return JSON.parse(cli(["env", "render", "--env", "e0", "--show-secrets", "--json"], app).stdout).services.api.environment.RO as string;
 })();
@@ -113,7 +113,7 @@ const migEnv: number[] = [];
 const migUrl: number[] = [];
 for (let i = 0; i < pairs; i++) {
   const envName = `m${i}`;
-  writeFileSync(join(app, ".eve/manifest.yaml"), "services:\n  db:\n    x-eve:\n      role: managed_db\n      managed: {class: db.p1, engine: postgres}\n  api:\n    environment: {URL: ${managed.db.url}}\n");
+  writeFileSync(join(app, ".eve/manifest.yaml"), "services:\n  db:\n    x-eve:\n      role: managed_db\n      managed: {class: db.p1, engine: postgres}\n  api:\n    environment: {URL: \"${managed.db.url}\"}\n");
   cli(["env", "deploy", "--env", envName], app);
   cli(["env", "deploy", "--env", `${envName}u`], app);
   const loginUrl = JSON.parse(cli(["env", "render", "--env", `${envName}u`, "--show-secrets", "--json"], app).stdout).services.api.environment.URL as string;

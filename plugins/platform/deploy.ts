@@ -14,7 +14,7 @@ import { newId } from "./ids.ts";
 import { instanceAdminUrl } from "./instances.ts";
 import { findInterpolations, managedServices, parseManifest, resolveEnvironment, type ManagedService } from "./manifest.ts";
 import { upsertEnvironment, type Project } from "./projects.ts";
-import { tenantNames } from "./provision-common.ts";
+import { tenantNames, textArray } from "./provision-common.ts";
 import { provisionTenant, reconcileLimits, type Drift } from "./provision.ts";
 import { randomPassword } from "./scram.ts";
 import { envTenants, TENANT_COLUMNS, tenantConnections, type TenantRow } from "./tenants.ts";
@@ -160,7 +160,3 @@ async function reconcileService(d: DeployDeps, project: Project, envId: string, 
   return { service: s.service, tenant_id: row!.id, action, status: row!.status, class: row!.class, instance_id: row!.instance_id, drift_fixed: drift };
 }
 
-/** A text[] literal (postgres.js without fetched types cannot serialise arrays itself). */
-export function textArray(xs: readonly string[]): string {
-  return `{${xs.map((x) => `"${x.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
-}

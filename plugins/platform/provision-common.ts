@@ -98,15 +98,14 @@ export function stepError(step: string, e: unknown, url: string): EveError {
 }
 
 /**
- * Run `fn` on a one-connection admin session to `database` (default: the
- * admin URL's own). The session pins its own timeouts, so a tenant database's
- * statement_timeout default never applies to the platform's work.
+ * A one-connection admin session to `database` (default: the admin URL's
+ * own). It pins its own timeouts, so a tenant database's statement_timeout
+ * default never applies to the platform's work. Close it with core/db close().
  */
-export async function withAdmin<T>(adminUrl: string, database: string | undefined, step: string, fn: (db: Db) => Promise<T>): Promise<T> {
+export function openAdmin(adminUrl: string, database: string | undefined, step: string): Db {
   const url = database ? withDatabase(adminUrl, database) : adminUrl;
-  let db: Db;
   try {
-    db = connect(url, {
+    return connect(url, {
       max: 1,
       connectTimeout: 10,
       applicationName: "eve-provision",
@@ -115,6 +114,11 @@ export async function withAdmin<T>(adminUrl: string, database: string | undefine
   } catch (e) {
     throw stepError(step, e, adminUrl);
   }
+}
+
+/** Run `fn` on an admin session (openAdmin) opened for it and closed after; failures name the step. */
+export async function withAdmin<T>(adminUrl: string, database: string | undefined, step: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = openAdmin(adminUrl, database, step);
   try {
     return await fn(db);
   } catch (e) {

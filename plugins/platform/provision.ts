@@ -20,9 +20,9 @@
  * non-superuser cannot read verifiers, so it leaves existing roles' passwords
  * to rotation).
  */
-import { quoteIdent, quoteLiteral, type Db } from "../../core/db/index.ts";
+import { close, quoteIdent, quoteLiteral, type Db } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
-import { adminFacts, checkNames, tenantNames, textArray, withAdmin, type AdminFacts, type TenantNames, type TierLimits } from "./provision-common.ts";
+import { adminFacts, checkNames, openAdmin, stepError, tenantNames, textArray, type AdminFacts, type TenantNames, type TierLimits } from "./provision-common.ts";
 import { applyFixes, planTenant, type Fix } from "./provision-drift.ts";
 import { randomPassword, scramMatches, scramVerifier } from "./scram.ts";
 import { EXTENSION_ALLOWLIST } from "./tiers.ts";
@@ -202,7 +202,38 @@ export async function provisionTenant(
   const names = tenantNames(spec.tenantId);
   checkNames(names);
   checkSpec(spec);
-  const admin = await withAdmin(adminUrl, undefined, "connect", adminFacts);
+  // One session to the admin database and one to the tenant's, reused by every step.
+  const sessions = new Map<string | undefined, Db>();
+  const session = (database: string | undefined, step: string): Db => {
+    const have = sessions.get(database);
+    if (have) return have;
+    const db = openAdmin(adminUrl, database, step);
+    sessions.set(database, db);
+    return db;
+  };
+  try {
+    return await provisionSteps(adminUrl, spec, names, session, onStep, opts);
+  } finally {
+    await Promise.all([...sessions.values()].map((db) => close(db)));
+  }
+}
+
+async function provisionSteps(
+  adminUrl: string,
+  spec: ProvisionSpec,
+  names: TenantNames,
+  session: (database: string | undefined, step: string) => Db,
+  onStep: ((step: ProvisionStep) => void) | undefined,
+  opts: { through?: ProvisionStep },
+): Promise<ProvisionResult> {
+  const inStep = async <T>(database: string | undefined, step: string, fn: (db: Db) => Promise<T>): Promise<T> => {
+    try {
+      return await fn(session(database, step));
+    } catch (e) {
+      throw stepError(step, e, adminUrl);
+    }
+  };
+  const admin = await inStep(undefined, "connect", adminFacts);
   const c: StepContext = { adminUrl, spec, names, admin };
   const run: Record<ProvisionStep, [string | undefined, (db: Db, c: StepContext) => Promise<void>]> = {
     roles: [undefined, rolesStep],
@@ -214,7 +245,7 @@ export async function provisionTenant(
   for (const step of PROVISION_STEPS) {
     onStep?.(step);
     const [database, fn] = run[step];
-    await withAdmin(adminUrl, database, step, (db) => fn(db, c));
+    await inStep(database, step, (db) => fn(db, c));
     if (step === opts.through) break;
   }
   return { database: names.database, ownerRole: names.ownerRole, loginRoles: names.loginRoles, readonlyRole: names.readonlyRole };

@@ -38,11 +38,49 @@ export interface TenantRow {
   deleted_at: Date | null;
 }
 
-/** The columns of a TenantRow (arrays as JSON: the platform connection does not fetch array types). */
-export const TENANT_COLUMNS =
-  "id, project_id, env_id, service_name, instance_id, db_name, owner_role, to_json(login_roles) as login_roles, active_login, readonly_role, " +
-  "login_password_enc, readonly_password_enc, class, engine_version, to_json(extensions) as extensions, backup, status, last_error_code, " +
-  "last_error_message, ready_at, created_at, updated_at, deleted_at";
+/** The columns of a TenantRow, of table alias `t` when given (arrays as JSON: the platform connection does not fetch array types). */
+export function tenantColumns(t = ""): string {
+  const a = t ? `${t}.` : "";
+  return (
+    `${a}id, ${a}project_id, ${a}env_id, ${a}service_name, ${a}instance_id, ${a}db_name, ${a}owner_role, to_json(${a}login_roles) as login_roles, ` +
+    `${a}active_login, ${a}readonly_role, ${a}login_password_enc, ${a}readonly_password_enc, ${a}class, ${a}engine_version, ` +
+    `to_json(${a}extensions) as extensions, ${a}backup, ${a}status, ${a}last_error_code, ${a}last_error_message, ${a}ready_at, ` +
+    `${a}created_at, ${a}updated_at, ${a}deleted_at`
+  );
+}
+export const TENANT_COLUMNS = tenantColumns();
+
+/** A tenant route's project, environment (null: no such environment) and the environment's live tenants. */
+export interface RouteTarget {
+  project: { id: string; name: string };
+  env: { id: string; name: string } | null;
+  tenants: TenantRow[];
+}
+
+/**
+ * Project (by id or name), environment and tenants in one query: what every
+ * tenant route needs before it authorises. null: no such project.
+ */
+export async function routeTarget(db: Db, projectRef: string, envName: string): Promise<RouteTarget | null> {
+  const byId = /^proj_[0-9a-z]{26}$/.test(projectRef);
+  if (!byId && !/^[a-z][a-z0-9-]{0,62}$/.test(projectRef)) return null;
+  const rows = await db.unsafe(
+    `select p.id as p_id, p.name as p_name, e.id as e_id, e.name as e_name, t.id as t_id, ${tenantColumns("t").replace(/^t\.id, /, "")}
+       from eve_platform.projects p
+       left join eve_platform.environments e on e.project_id = p.id and e.name = $2
+       left join eve_platform.tenants t on t.env_id = e.id and t.deleted_at is null
+      where p.${byId ? "id" : "name"} = $1
+      order by t.service_name`,
+    [projectRef, envName],
+  );
+  const first = rows[0];
+  if (!first) return null;
+  return {
+    project: { id: first.p_id as string, name: first.p_name as string },
+    env: first.e_id ? { id: first.e_id as string, name: first.e_name as string } : null,
+    tenants: rows.filter((r) => r.t_id).map((r) => ({ ...r, id: r.t_id }) as unknown as TenantRow),
+  };
+}
 
 /** The live tenants of an environment. */
 export async function envTenants(db: Db, envId: string): Promise<TenantRow[]> {
@@ -53,8 +91,7 @@ export async function envTenants(db: Db, envId: string): Promise<TenantRow[]> {
  * The tenant a request means: the one named by `service`, else the
  * environment's only one. None → 404; several and no service → 400 naming them.
  */
-export async function pickTenant(db: Db, env: { id: string; name: string }, service: string | undefined): Promise<TenantRow> {
-  const all = await envTenants(db, env.id);
+export function pickTenant(all: TenantRow[], env: { name: string }, service: string | undefined): TenantRow {
   if (service !== undefined) {
     const t = all.find((x) => x.service_name === service);
     if (!t) throw new EveError("E_NOT_FOUND", `environment ${env.name} has no managed database service "${service.slice(0, 64)}"`, ExitCode.usage);

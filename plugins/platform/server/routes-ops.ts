@@ -14,9 +14,8 @@ import { wipeDatabase } from "../../../core/db/recreate.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { mountOperation } from "../../../core/http/routes.ts";
 import { accessOf, type Operation, type OpDeps } from "../../../core/operation.ts";
-import { getEnvironment, getProject } from "../projects.ts";
 import { provisionTenant } from "../provision.ts";
-import { assertReady, lockTenant, pickTenant, tenantConnections, type OpLock } from "../tenants.ts";
+import { assertReady, lockTenant, pickTenant, routeTarget, tenantConnections, type OpLock } from "../tenants.ts";
 import { authorize, type TokenRecord } from "../tokens.ts";
 import { TIERS, type TierName } from "../tiers.ts";
 import type { AppContext, AppEnv, ServerConfig } from "./app.ts";
@@ -28,18 +27,21 @@ const DESTRUCTIVE = new Set(["db.wipe", "db.reset", "db.restore"]);
 
 export const TENANT_PREFIX = "/projects/:project/envs/:env";
 
-/** Project and environment of a tenant route, checked against the token (a project token never learns whether another project exists). */
-export async function routeTarget(c: Context, cfg: ServerConfig, role: "read" | "write" | "owner") {
+/**
+ * Project, environment and tenants of a tenant route, checked against the
+ * token (a project token never learns whether another project exists).
+ */
+export async function resolveTarget(c: Context, cfg: ServerConfig, role: "read" | "write" | "owner") {
   const token = c.get("token") as TokenRecord;
-  const ref = c.req.param("project")!;
-  const project = await getProject(cfg.db, ref).catch((e) => {
-    if (e instanceof EveError && e.code === "E_NOT_FOUND" && !token.admin) return null;
-    throw e;
-  });
-  if (!project) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
-  authorize(token, { projectId: project.id, role });
-  const env = await getEnvironment(cfg.db, project.id, c.req.param("env")!);
-  return { token, project, env };
+  const envName = c.req.param("env")!;
+  const target = await routeTarget(cfg.db, c.req.param("project")!, envName);
+  if (!target) {
+    if (!token.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
+    throw new EveError("E_NOT_FOUND", `project ${JSON.stringify(c.req.param("project")!.slice(0, 80))} not found`, ExitCode.error);
+  }
+  authorize(token, { projectId: target.project.id, role });
+  if (!target.env) throw new EveError("E_NOT_FOUND", `environment ${JSON.stringify(envName.slice(0, 80))} not found`, ExitCode.error, { hint: "deploy it first: eve env deploy --env NAME" });
+  return { token, project: target.project, env: target.env, tenants: target.tenants };
 }
 
 export function opRoutes(app: Hono<AppEnv>, cfg: ServerConfig, requestId: (c: AppContext) => string): void {
@@ -49,7 +51,7 @@ export function opRoutes(app: Hono<AppEnv>, cfg: ServerConfig, requestId: (c: Ap
     mountOperation(app, TENANT_PREFIX, op, (c, o, input) => lease(c as AppContext, cfg, o, input), {
       requestId: (c) => requestId(c as AppContext),
       // A caller without the role learns nothing about the body's validity: 401/403 before 400.
-      preauthorize: async (c, o) => void (await routeTarget(c, cfg, typeof o.access === "string" ? o.access : "read")),
+      preauthorize: async (c, o) => void (await resolveTarget(c, cfg, typeof o.access === "string" ? o.access : "read")),
       onRunError: (c, o, e) => {
         if (!(e instanceof EveError) || e.code === "E_INTERNAL") cfg.log.error("operation failed", { request_id: requestId(c as AppContext), op: o.name, error: String((e as Error)?.stack ?? e) });
       },
@@ -59,8 +61,8 @@ export function opRoutes(app: Hono<AppEnv>, cfg: ServerConfig, requestId: (c: Ap
 
 async function lease(c: AppContext, cfg: ServerConfig, op: Operation, input: unknown) {
   const access = accessOf(op, input);
-  const { env } = await routeTarget(c, cfg, access);
-  const tenant = await pickTenant(cfg.db, env, c.req.query("service"));
+  const { env, tenants } = await resolveTarget(c, cfg, access);
+  const tenant = pickTenant(tenants, env, c.req.query("service"));
   assertReady(tenant);
   if (DESTRUCTIVE.has(op.name) && PRODUCTION_NAMES.has(env.name) && !(input as { dangerResetProduction?: boolean }).dangerResetProduction) {
     throw new EveError("E_PRODUCTION", `environment ${env.name} is production: ${op.name.slice(3)} needs --danger-reset-production as well as --force`, ExitCode.error, {

@@ -20,7 +20,7 @@ import { envTenants, pickTenant, tenantConnections, type TenantRow } from "../te
 import { TIERS, type TierName } from "../tiers.ts";
 import { authorize } from "../tokens.ts";
 import type { AppEnv, ServerConfig } from "./app.ts";
-import { routeTarget } from "./routes-ops.ts";
+import { resolveTarget } from "./routes-ops.ts";
 
 export const DeployInput = z.strictObject({
   manifest: z.string().max(MAX_MANIFEST_BYTES, `the manifest is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`),
@@ -102,12 +102,12 @@ export function projectRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
 
   app.get("/projects/:project/envs/:env/render", async (c) => {
     const showSecrets = c.req.query("show_secrets") === "true";
-    const { env } = await routeTarget(c, cfg, showSecrets ? "write" : "read");
+    const { env, tenants } = await resolveTarget(c, cfg, showSecrets ? "write" : "read");
     const stored = (await cfg.db<{ manifest: { source: string; text: string } | null }[]>`select manifest from eve_platform.environments where id = ${env.id}`)[0]?.manifest;
     if (!stored) throw new EveError("E_NOT_FOUND", `environment ${env.name} has not been deployed`, ExitCode.usage, { hint: `run eve env deploy --env ${env.name}` });
     const resolved = resolveEnvironment(parseManifest(stored.text, { source: stored.source }), env.name);
     const values: Record<string, Record<string, string>> = {};
-    for (const t of await envTenants(cfg.db, env.id)) {
+    for (const t of tenants) {
       if (t.status !== "ready" && t.status !== "modifying") continue;
       const conns = await tenantConnections(cfg.db, cfg.key, t);
       const target = parseDbUrl(conns.login);
@@ -125,19 +125,34 @@ export function projectRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
   });
 
   app.get("/projects/:project/envs/:env/db/managed", async (c) => {
-    const { project, env } = await routeTarget(c, cfg, "read");
-    const t = await pickTenant(cfg.db, env, c.req.query("service"));
+    const { project, env, tenants } = await resolveTarget(c, cfg, "read");
+    const t = pickTenant(tenants, env, c.req.query("service"));
     const tier = TIERS[t.class as TierName];
-    let live: Record<string, unknown> = {};
-    if (t.status === "ready" || t.status === "modifying") {
-      try {
-        const conns = await tenantConnections(cfg.db, cfg.key, t);
-        const info = await inspectTenant(conns.instanceAdmin, tenantNames(t.id), tier);
-        live = { size_bytes: info.sizeBytes, connections: info.connections, limits: info.limits, drift: info.drift, installed_extensions: info.extensions, host: describeTarget(parseDbUrl(conns.login)) };
-      } catch (e) {
-        live = { live_error: e instanceof EveError ? e.message : "the instance could not be inspected" };
-      }
-    }
+    const live = t.status === "ready" || t.status === "modifying" ? await liveStatus(cfg, t) : {};
     return c.json(tenantJson(t, { project: project.name, environment: env.name, tier: { label: tier.label, connection_limit: tier.connectionLimit, statement_timeout_ms: tier.statementTimeoutMs, idle_in_transaction_timeout_ms: tier.idleInTransactionTimeoutMs, storage_gb: tier.storageGb }, ...live }));
   });
+}
+
+/** How long a tenant's live figures (size, sessions, limits, drift) are reused: status polling must not load the instance. */
+export const LIVE_TTL_MS = 5_000;
+const liveCache = new Map<string, { at: number; value: Promise<Record<string, unknown>> }>();
+
+/** The tenant's live figures, read at most once per LIVE_TTL_MS per replica (concurrent callers share one read). */
+function liveStatus(cfg: ServerConfig, t: TenantRow): Promise<Record<string, unknown>> {
+  const now = Date.now();
+  const hit = liveCache.get(t.id);
+  if (hit && now - hit.at < LIVE_TTL_MS) return hit.value;
+  const value = (async () => {
+    try {
+      const conns = await tenantConnections(cfg.db, cfg.key, t);
+      const info = await inspectTenant(conns.instanceAdmin, tenantNames(t.id), TIERS[t.class as TierName]);
+      return { size_bytes: info.sizeBytes, connections: info.connections, limits: info.limits, drift: info.drift, installed_extensions: info.extensions, host: describeTarget(parseDbUrl(conns.login)), observed_at: new Date().toISOString() };
+    } catch (e) {
+      liveCache.delete(t.id);
+      return { live_error: e instanceof EveError ? e.message : "the instance could not be inspected" };
+    }
+  })();
+  if (liveCache.size > 10_000) liveCache.clear();
+  liveCache.set(t.id, { at: now, value });
+  return value;
 }
