@@ -9,7 +9,7 @@
  *   bash bench/api.sh [pairs=3]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
@@ -23,10 +23,11 @@ const eve = join(root, "dist/eve");
 const pairs = Number(process.argv[2] ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 
+/** Start a server; its stderr (the access log) goes to a file, as a deployment's log would, not through this process. */
 function start(cmd: string, args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  child.stderr!.on("data", (d) => (err = (err + d).slice(-4000)));
+  const logFile = join(tempDir("eve-bench-log-"), "stderr.log");
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", openSync(logFile, "w")] });
+  const err = () => readFileSync(logFile, "utf8").slice(-4000);
   return new Promise((res, rej) => {
     let out = "";
     child.stdout!.on("data", (d) => {
@@ -34,7 +35,7 @@ function start(cmd: string, args: string[], env: Record<string, string>): Promis
       const m = /^(http:\/\/\S+)$/m.exec(out);
       if (m) res({ url: m[1]!, child });
     });
-    child.on("close", (c) => rej(new Error(`${cmd} exited ${c}: ${err}`)));
+    child.on("close", (c) => rej(new Error(`${cmd} exited ${c}: ${err()}`)));
   });
 }
 

@@ -74,7 +74,7 @@ export function serverPlugin(operations: () => Operation[]): Plugin {
         async run(ctx, opts: { listen?: string }) {
           const listen = parseListen(opts.listen ?? ctx.env.EVE_LISTEN ?? DEFAULT_LISTEN);
           const graceMs = ctx.env.EVE_SHUTDOWN_GRACE ? parseDuration(ctx.env.EVE_SHUTDOWN_GRACE, "EVE_SHUTDOWN_GRACE") : 25_000;
-          const log = jsonLogger((line) => ctx.out.log(line.trimEnd()));
+          const log = jsonLogger((text) => ctx.out.log(text.trimEnd()), { batchMs: 50 });
           const { db, key } = await openPlatform(ctx);
           if (ctx.env.EVE_ADMIN_TOKEN) await bootstrapAdminToken(db, ctx.env.EVE_ADMIN_TOKEN);
           const shutdown = new AbortController();
@@ -101,6 +101,7 @@ export function serverPlugin(operations: () => Operation[]): Plugin {
             throw new EveError("E_LISTEN", `cannot listen on ${opts.listen ?? DEFAULT_LISTEN}: ${(e as Error).message}`, ExitCode.error, { hint: "pick another --listen port" });
           }
           log.info("listening", { url: server.url, replica, version: ctx.version });
+          log.flush();
           // The URL on stdout alone, for scripts and tests (port 0).
           ctx.out.print(server.url);
           await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
@@ -110,6 +111,7 @@ export function serverPlugin(operations: () => Operation[]): Plugin {
           clearTimeout(cancel);
           await close(db);
           log.info("stopped");
+          log.flush();
           return ExitCode.ok;
         },
       },

@@ -76,7 +76,7 @@ async function rolesStep(db: Db, c: StepContext): Promise<void> {
     if (existing.has(role)) continue;
     const login = password === null ? "NOLOGIN" : `LOGIN PASSWORD ${quoteLiteral(await scramVerifier(password))}`;
     await db.unsafe(`CREATE ROLE ${quoteIdent(role)} ${login} ${ATTRS} CONNECTION LIMIT ${spec.class.connectionLimit}`).catch((e) => {
-      if ((e as { code?: string }).code !== "42710") throw e; // created meanwhile by another run
+      if (!createdMeanwhile(e)) throw e;
     });
   }
   if (c.admin.superuser) await resetChangedPasswords(db, [[n.loginRoles[0], spec.loginPassword], [n.readonlyRole, spec.readonlyPassword]]);
@@ -98,6 +98,16 @@ async function applyPlan(db: Db, c: StepContext, category: Fix["category"]): Pro
 }
 
 /** CREATE DATABASE owned by the admin (outside a transaction), then its ACL. */
+/**
+ * The object was created by another run meanwhile: "already exists" (42710
+ * role, 42P04 database), or the catalog's unique index (23505) when a killed
+ * run's CREATE was still finishing on the server while this one started its own.
+ */
+function createdMeanwhile(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === "42710" || code === "42P04" || code === "23505";
+}
+
 async function databaseStep(db: Db, c: StepContext): Promise<void> {
   const [exists] = await db`select 1 from pg_database where datname = ${c.names.database}`;
   if (!exists) {
@@ -105,7 +115,7 @@ async function databaseStep(db: Db, c: StepContext): Promise<void> {
     // for the default WAL_LOG, at the price of a checkpoint on the instance.
     const strategy = c.admin.versionNum >= 150000 ? " STRATEGY FILE_COPY" : "";
     await db.unsafe(`CREATE DATABASE ${quoteIdent(c.names.database)} CONNECTION LIMIT ${c.spec.class.connectionLimit}${strategy}`).catch((e) => {
-      if ((e as { code?: string }).code !== "42P04") throw e; // created meanwhile by another run
+      if (!createdMeanwhile(e)) throw e;
     });
   }
   await applyPlan(db, c, "database");
