@@ -72,6 +72,7 @@ export async function routeTarget(db: Db, projectRef: string, envName: string): 
       where p.${byId ? "id" : "name"} = $1
       order by t.service_name`,
     [projectRef, envName],
+    { prepare: true },
   );
   const first = rows[0];
   if (!first) return null;
