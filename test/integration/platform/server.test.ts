@@ -157,3 +157,39 @@ describe("Idempotency-Key", () => {
     expect((await cp.request("POST", "/projects", { body: { name: "pk-b" }, headers: h, token: other })).status).toBe(201);
   });
 });
+
+describe("reconciling a manifest", () => {
+  test("a class change is applied (limits re-asserted), a removed service is reported and kept, a drained instance takes no new tenant", async () => {
+    expect((await cp.request("POST", "/projects", { body: { name: "tiers" } })).status).toBe(201);
+    const two = manifest().replace("  api:", "  cache:\n    x-eve:\n      role: managed_db\n      managed: {class: db.p1, engine: postgres}\n  api:");
+    const d1 = await cp.request("POST", "/projects/tiers/envs/dev/deploy", { body: { manifest: two } });
+    expect(d1.body.services.map((s: { service: string; action: string }) => `${s.service}:${s.action}`)).toEqual(["db:provisioned", "cache:provisioned"]);
+    // db.p1 → db.p2 for db; cache removed from the manifest.
+    const d2 = await cp.request("POST", "/projects/tiers/envs/dev/deploy", { body: { manifest: manifest("db.p2") } });
+    expect(d2.status).toBe(200);
+    expect(d2.body.services.map((s: { service: string; action: string; class: string }) => `${s.service}:${s.action}:${s.class}`)).toEqual(["db:modified:db.p2"]);
+    expect(d2.body.removed).toEqual(["cache"]);
+    const st = await cp.request("GET", "/projects/tiers/envs/dev/db/managed?service=db");
+    expect(st.body).toMatchObject({ class: "db.p2", status: "ready", tier: { connection_limit: 100 } });
+    const cache = await cp.request("GET", "/projects/tiers/envs/dev/db/managed?service=cache");
+    expect(cache.body.status).toBe("ready");
+    const ambiguous = await cp.request("GET", "/projects/tiers/envs/dev/db/managed");
+    expect([ambiguous.status, ambiguous.body.error.code]).toEqual([400, "E_USAGE"]);
+
+    // Drain every instance: a new environment cannot be placed, and nothing is written.
+    const list = await cp.request("GET", "/admin/managed-db/instances");
+    for (const i of list.body.items) expect((await cp.request("POST", `/admin/managed-db/instances/${i.id}/drain`, { body: {} })).body.status).toBe("draining");
+    const before = (await cp.db`select count(*)::int as n from eve_platform.tenants`)[0]!.n;
+    const refused = await cp.request("POST", "/projects/tiers/envs/qa/deploy", { body: { manifest: manifest() } });
+    expect([refused.status, refused.body.error.code]).toEqual([422, "E_NO_INSTANCE"]);
+    expect((await cp.db`select count(*)::int as n from eve_platform.tenants`)[0]!.n).toBe(before);
+    // Existing tenants are unaffected by the drain.
+    expect((await cp.request("POST", "/projects/tiers/envs/dev/deploy", { body: { manifest: manifest("db.p2") } })).body.services[0].action).toBe("unchanged");
+    await cp.db`update eve_platform.instances set status = 'active'`;
+  }, 120_000);
+
+  test("a 50 MB body is refused with 413 before it is read whole", async () => {
+    const r = await cp.request("POST", "/projects/shop/envs/staging/deploy", { raw: JSON.stringify({ manifest: "x".repeat(50 * 1024 * 1024) }), headers: { "content-type": "application/json" } });
+    expect([r.status, r.body.error.code]).toEqual([413, "E_TOO_LARGE"]);
+  }, 60_000);
+});
