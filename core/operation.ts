@@ -39,6 +39,11 @@ export interface OpDeps {
    * core/db/recreate.ts wipeDatabase(deps.url, …) themselves.
    */
   wipeDatabase?(opts: WipeOptions): Promise<WipeResult>;
+  /**
+   * Managed mode only: install an extension in the target as the platform
+   * (the tenant may not create extensions). Refuses names outside the allowlist.
+   */
+  installExtension?(name: string): Promise<void>;
   /** Managed mode only: where migrate's adoption creates its scratch shadow database (the instance's admin URL). */
   shadowUrl?: string;
   now(): Date;

@@ -46,6 +46,12 @@ export interface MigrateOptions {
   table?: string;
   /** Continue a partially applied no-transaction file after its last completed statement. */
   resume?: boolean;
+  /**
+   * Create an extension some other way than CREATE EXTENSION on this session
+   * (managed mode: the platform installs it). Also called, before a file runs,
+   * for each extension the file creates itself.
+   */
+  createExtension?: (name: string) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -121,8 +127,17 @@ export async function migrate(db: Db, files: MigrationFile[], opts: MigrateOptio
 
     for (const m of prepared) {
       if (opts.signal?.aborted) throw new InterruptedError("interrupted; migrations applied so far are committed");
+      if (opts.createExtension) {
+        // The file's own CREATE EXTENSION statements: installed first by the platform, so they find it there.
+        for (const name of createdExtensions(m.statements)) {
+          await opts.createExtension(name).catch((e) => {
+            throw withPartial(mapDbError(e), result);
+          });
+        }
+      }
       for (const ext of extensions.filter((e) => e.neededBy[0] === m.file.name)) {
-        await db.unsafe(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)}`).catch((e) => {
+        const create = opts.createExtension ? opts.createExtension(ext.name) : db.unsafe(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)}`);
+        await create.catch((e) => {
           throw withPartial(
             new EveError("E_EXTENSION", `cannot create extension ${ext.name} needed by ${ext.neededBy.join(", ")}: ${mapDbError(e).message}`, ExitCode.failed, {
               hint: "ask a superuser or the database owner to run CREATE EXTENSION, or add it to a migration",
@@ -396,3 +411,4 @@ async function resumePartials(db: Db, table: string, partial: PartialFile[], opt
     report({ type: "applied", item });
   }
 }
+

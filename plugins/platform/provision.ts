@@ -270,3 +270,26 @@ export function tenantUrl(instance: { host: string; port: number }, names: Tenan
   const host = instance.host.includes(":") && !instance.host.startsWith("[") ? `[${instance.host}]` : instance.host;
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${instance.port}/${encodeURIComponent(names.database)}`;
 }
+
+/**
+ * Install one allowlisted extension in a tenant database as the platform
+ * (migrate --env: the files need pgcrypto, or create an extension themselves).
+ * `tenantAdminUrl` is the admin's URL on the tenant database.
+ */
+export async function installExtension(tenantAdminUrl: string, name: string): Promise<void> {
+  if (!EXTENSION_ALLOWLIST.includes(name)) {
+    throw new EveError("E_EXTENSION_NOT_ALLOWED", `extension "${name.slice(0, 80)}" is not allowed on managed databases`, ExitCode.failed, {
+      hint: `allowed: ${EXTENSION_ALLOWLIST.join(", ")}`,
+      details: { extension: name.slice(0, 80) },
+    });
+  }
+  const db = openAdmin(tenantAdminUrl, undefined, "extension");
+  try {
+    const [have] = await db`select 1 from pg_extension where extname = ${name}`;
+    if (!have) await db.unsafe(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)} SCHEMA public`);
+  } catch (e) {
+    throw stepError("extension", e, tenantAdminUrl);
+  } finally {
+    await close(db);
+  }
+}

@@ -109,6 +109,24 @@ describe("the managed workflow", () => {
     expect(secret.code).not.toBe(0);
   }, 180_000);
 
+  test("migrate --env installs the extensions its files need through the platform (allowlisted only)", async () => {
+    const owner = cliFor(server, platform.adminToken, { EVE_PROJECT: "shop" });
+    ok(await admin(["env", "deploy", "--env", "ext", "--project", "shop"], { cwd: app }));
+    const dir = writeFiles(join(tempDir("eve-ext-"), "m"), {
+      "20260101000000_uuid.sql": "create table a (id uuid primary key default uuid_generate_v4());\n",
+      "20260101000001_citext.sql": "create extension if not exists citext;\ncreate table b (email citext);\n",
+    });
+    const m = ok(await owner(["db", "migrate", "--env", "ext", "--path", dir]));
+    expect(m.stdout).toMatch(/applied 2 migrations/);
+    expect(m.stderr).toMatch(/created extension uuid-ossp/);
+    writeFileSync(join(dir, "20260101000002_dblink.sql"), "create extension dblink;\n");
+    const refused = await owner(["db", "migrate", "--env", "ext", "--path", dir]);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/extension "dblink" is not allowed on managed databases/);
+    const left = JSON.parse(ok(await owner(["db", "migrations", "--env", "ext", "--path", dir, "--json"])).stdout);
+    expect(left.summary).toMatchObject({ applied: 2, pending: 1 });
+  }, 120_000);
+
   test("wipe and reset of production need --danger-reset-production as well as --force", async () => {
     const owner = cliFor(server, platform.adminToken, { EVE_PROJECT: "shop" });
     const r = await owner(["db", "wipe", "--env", "prod", "--force"]);

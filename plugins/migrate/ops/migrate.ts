@@ -65,6 +65,7 @@ export const migrateOp = defineOperation({
         shadowUrl,
         resume: input.resume,
         signal: deps.signal,
+        ...(deps.installExtension ? { createExtension: deps.installExtension } : {}),
       },
       emit,
     );

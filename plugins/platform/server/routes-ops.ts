@@ -14,7 +14,7 @@ import { wipeDatabase } from "../../../core/db/recreate.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { mountOperation } from "../../../core/http/routes.ts";
 import { accessOf, type Operation, type OpDeps } from "../../../core/operation.ts";
-import { provisionTenant } from "../provision.ts";
+import { installExtension, provisionTenant } from "../provision.ts";
 import { assertReady, lockTenant, pickTenant, routeTarget, tenantConnections, type OpLock } from "../tenants.ts";
 import { authorize, type TokenRecord } from "../tokens.ts";
 import { TIERS, type TierName } from "../tiers.ts";
@@ -92,6 +92,7 @@ async function lease(c: AppContext, cfg: ServerConfig, op: Operation, input: unk
     now: () => new Date(),
     signal,
     shadowUrl: conns.instanceAdmin,
+    installExtension: (name) => installExtension(conns.admin, name),
     async wipeDatabase(opts) {
       const result = await wipeDatabase(conns.admin, { ...opts, schemasOnly: true });
       await provisionTenant(conns.instanceAdmin, {
