@@ -10,7 +10,7 @@ import { openDirect } from "./db/open.ts";
 import type { Db, Notice } from "./db/index.ts";
 import { EveError, UsageError } from "./errors.ts";
 import { runRemote, tenantOpPath } from "./http/client.ts";
-import type { Emit, Operation, OpDeps } from "./operation.ts";
+import { servedRemotely, type Emit, type Operation, type OpDeps } from "./operation.ts";
 import { defineCommand, type CommandSpec, type Context, type OptionSpec } from "./plugin.ts";
 import { remoteOptions, resolveRemote, type Remote, type RemoteFlags } from "./remote.ts";
 import type { Store } from "./store/types.ts";
@@ -59,7 +59,13 @@ export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spe
   return defineCommand<O>({
     ...rest,
     // Store-only operations open no connection: --wait would mean nothing.
-    options: [urlOption, envOption, ...options, ...(op.connects === false ? [] : waitOptions), ...remoteOptions],
+    options: [
+      urlOption,
+      ...(servedRemotely(op) ? [envOption] : []),
+      ...options,
+      ...(op.connects === false ? [] : waitOptions),
+      ...(servedRemotely(op) ? remoteOptions : []),
+    ],
     async run(ctx, opts, args) {
       if (opts.env !== undefined && opts.url !== undefined) throw new UsageError("give --url or --env, not both");
       const raw = await toInput(ctx, opts, args);

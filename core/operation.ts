@@ -89,6 +89,15 @@ export type InputOf<O> = O extends Operation<infer I, any, any> ? I : never;
 export type ResultOf<O> = O extends Operation<any, infer R, any> ? R : never;
 export type EventOf<O> = O extends Operation<any, any, infer E> ? E : never;
 
+/**
+ * Whether the control plane serves an operation (its route exists and the
+ * command has --env). Snapshot-store operations come with the jobs and
+ * scheduler: the platform's own store and a worker run them.
+ */
+export function servedRemotely(op: Operation): boolean {
+  return !op.store;
+}
+
 /** The role an input needs. */
 export function accessOf<I>(op: Operation<I>, input: I): Access {
   return typeof op.access === "function" ? op.access(input) : op.access;

@@ -11,6 +11,13 @@ import show from "./commands/show.ts";
 import snapshot from "./commands/snapshot.ts";
 import snapshots from "./commands/snapshots.ts";
 import verify from "./commands/verify.ts";
+import { deleteOp } from "./ops/delete.ts";
+import { pruneOp } from "./ops/prune.ts";
+import { restoreOp } from "./ops/restore.ts";
+import { showOp } from "./ops/show.ts";
+import { snapshotOp } from "./ops/snapshot.ts";
+import { snapshotsOp } from "./ops/snapshots.ts";
+import { verifyOp } from "./ops/verify.ts";
 
 export const snapshotPlugin = definePlugin({
   name: "snapshot",
@@ -19,4 +26,6 @@ export const snapshotPlugin = definePlugin({
     "db snapshots": "list snapshots; prune expired ones",
   },
   commands: [snapshot, show, verify, download, deleteCommand, snapshots, prune, restore],
+  // Not served by the control plane yet (servedRemotely: store operations come with the scheduler).
+  operations: [snapshotOp, snapshotsOp, showOp, deleteOp, verifyOp, pruneOp, restoreOp],
 });

@@ -127,6 +127,28 @@ describe("the managed workflow", () => {
     expect(left.summary).toMatchObject({ applied: 2, pending: 1 });
   }, 120_000);
 
+  test("reset and wipe --env empty the tenant as the platform and leave it working (grants, default privileges, extensions)", async () => {
+    const owner = cliFor(server, platform.adminToken, { EVE_PROJECT: "shop" });
+    const refused = await owner(["db", "reset", "--env", "staging", "--path", migrations]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--force/);
+    const r = ok(await owner(["db", "reset", "--env", "staging", "--path", migrations, "--force"]));
+    expect(r.stdout).toMatch(/applied 3 migrations/);
+    // Reads go through the read-only role: the tables made after the reset are readable by it again.
+    const rows = JSON.parse(ok(await owner(["db", "sql", "--env", "staging", "--sql", "select count(*)::int as n from users", "--json"])).stdout);
+    expect(rows.results[0].rows).toEqual([{ n: 2 }]);
+    const st = JSON.parse(ok(await owner(["db", "status", "--env", "staging", "--json"])).stdout);
+    expect(st.managed.drift).toEqual([]);
+    expect(st.managed.installed_extensions.map((e: { name: string }) => e.name)).toContain("pgcrypto");
+    ok(await owner(["db", "wipe", "--env", "staging", "--force"]));
+    const gone = await owner(["db", "sql", "--env", "staging", "--sql", "select count(*) from users"]);
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toMatch(/42P01|does not exist/);
+    ok(await owner(["db", "migrate", "--env", "staging", "--path", migrations]));
+    const again = JSON.parse(ok(await owner(["db", "sql", "--env", "staging", "--sql", "select count(*)::int as n from users", "--json"])).stdout);
+    expect(again.results[0].rows).toEqual([{ n: 2 }]);
+  }, 120_000);
+
   test("wipe and reset of production need --danger-reset-production as well as --force", async () => {
     const owner = cliFor(server, platform.adminToken, { EVE_PROJECT: "shop" });
     const r = await owner(["db", "wipe", "--env", "prod", "--force"]);

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { opPath } from "../../../core/http/wire.ts";
-import type { Operation } from "../../../core/operation.ts";
+import { servedRemotely, type Operation } from "../../../core/operation.ts";
 
 const json = (schema: z.ZodType) => {
   try {
@@ -58,7 +58,7 @@ export function openApiDocument(operations: Operation[], version: string): unkno
     { name: "env", in: "path", required: true, schema: { type: "string" } },
   ];
   for (const op of operations) {
-    if (op.store) continue;
+    if (!servedRemotely(op)) continue;
     paths[`/projects/{project}/envs/{env}/${opPath(op.name)}`] = {
       post: {
         operationId: op.name,

@@ -13,7 +13,7 @@ import { close, connect, describeTarget, parseDbUrl, ping, type Notice } from ".
 import { wipeDatabase } from "../../../core/db/recreate.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { mountOperation } from "../../../core/http/routes.ts";
-import { accessOf, type Operation, type OpDeps } from "../../../core/operation.ts";
+import { accessOf, servedRemotely, type Operation, type OpDeps } from "../../../core/operation.ts";
 import { installExtension, provisionTenant } from "../provision.ts";
 import { assertReady, lockTenant, pickTenant, routeTarget, tenantConnections, type OpLock } from "../tenants.ts";
 import { authorize, type TokenRecord } from "../tokens.ts";
@@ -46,8 +46,7 @@ export async function resolveTarget(c: Context, cfg: ServerConfig, role: "read" 
 
 export function opRoutes(app: Hono<AppEnv>, cfg: ServerConfig, requestId: (c: AppContext) => string): void {
   for (const op of cfg.operations) {
-    // Snapshot and restore through the control plane come with the jobs issue (they need the platform's store and a worker).
-    if (op.store) continue;
+    if (!servedRemotely(op)) continue;
     mountOperation(app, TENANT_PREFIX, op, (c, o, input) => lease(c as AppContext, cfg, o, input), {
       requestId: (c) => requestId(c as AppContext),
       // A caller without the role learns nothing about the body's validity: 401/403 before 400.
