@@ -50,7 +50,7 @@ export function buildProgram(
   const program = new Command("eve");
   configure(program, info);
   program
-    .description("Postgres operations: migrations, SQL, schema, RLS, snapshots and restore")
+    .description("Postgres operations: migrations, SQL, schema, RLS, snapshots and restore; direct (--url) or through the eve control plane (--env)")
     .version(info.version, "-v, --version", "print version and commit")
     .option("--debug", "print stack traces and internal detail on errors")
     // A group's options belong to it alone: `eve db rls init --check` is an unknown
