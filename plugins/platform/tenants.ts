@@ -166,7 +166,8 @@ export async function lockTenant(db: Db, tenantId: string, name: string, replica
         async release(error?: unknown) {
           clearInterval(beat);
           const err = error === undefined ? null : error instanceof EveError ? { code: error.code, message: error.message } : { code: "E_INTERNAL", message: String(error) };
-          await db`update eve_platform.operations set status = ${err ? "failed" : "succeeded"}, finished_at = now(), error = ${err ? db.json(err) : null} where id = ${id}`;
+          // Fenced: a run whose row was taken over as stale cannot rewrite it.
+          await db`update eve_platform.operations set status = ${err ? "failed" : "succeeded"}, finished_at = now(), error = ${err ? db.json(err) : null} where id = ${id} and status = 'running'`;
         },
       };
     }

@@ -193,3 +193,26 @@ describe("reconciling a manifest", () => {
     expect([r.status, r.body.error.code]).toEqual([413, "E_TOO_LARGE"]);
   }, 60_000);
 });
+
+describe("the busy-tenant lock", () => {
+  test("a running operation whose replica stopped heart-beating is taken over; a live one is 409", async () => {
+    const { lockTenant } = await import("../../../plugins/platform/tenants.ts");
+    const [t] = await cp.db<{ id: string }[]>`select id from eve_platform.tenants where deleted_at is null order by created_at limit 1`;
+    const held = await lockTenant(cp.db, t!.id, "db.migrate", "replica-a");
+    const busy = await lockTenant(cp.db, t!.id, "db.wipe", "replica-b").catch((e) => e);
+    expect([busy.code, busy.details.operation_id]).toEqual(["E_BUSY", held.id]);
+    // replica-a dies: its heartbeat ages past the staleness window (by the database clock).
+    await cp.db`update eve_platform.operations set heartbeat_at = now() - interval '1 minute' where id = ${held.id}`;
+    const next = await lockTenant(cp.db, t!.id, "db.wipe", "replica-b");
+    const rows = await cp.db<{ id: string; status: string; error: { code: string } | null }[]>`select id, status, error from eve_platform.operations where id in (${held.id}, ${next.id}) order by started_at`;
+    expect(rows.map((r) => [r.id, r.status, r.error?.code ?? null])).toEqual([
+      [held.id, "failed", "E_STALE"],
+      [next.id, "running", null],
+    ]);
+    await next.release();
+    // The dead replica's late release cannot clobber the state of an operation that is no longer its own.
+    await held.release();
+    const after = await cp.db<{ id: string; status: string }[]>`select id, status from eve_platform.operations where id in (${held.id}, ${next.id}) order by started_at`;
+    expect(after.map((r) => r.status)).toEqual(["failed", "succeeded"]);
+  });
+});
