@@ -173,7 +173,8 @@ export function authorize(token: TokenRecord, need: Need): void {
     throw new EveError("E_FORBIDDEN", "this needs an admin token", ExitCode.error, { hint: "use a token created with --admin" });
   }
   if (token.projectId !== need.projectId) {
-    throw new EveError("E_FORBIDDEN", `this token has no access to project ${need.projectId}`, ExitCode.error, {
+    // The same words whether or not the project exists: a token learns nothing of other projects.
+    throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error, {
       hint: "use a token of that project (eve token create --project …)",
     });
   }

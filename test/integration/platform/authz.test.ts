@@ -134,6 +134,8 @@ describe("authorization matrix", () => {
           expect([caller, r.status]).toEqual([caller, want]);
           if (want === 401) expect(r.body.error.code).toMatch(/^E_(UNAUTHENTICATED|TOKEN_EXPIRED)$/);
           if (want === 403) expect(r.body.error.code).toBe("E_FORBIDDEN");
+          // Another project's token gets the same words whether or not the project exists: no id, no name.
+          if (caller === "other" && want === 403 && c.need !== "admin") expect(r.body.error.message).toBe("this token has no access to that project");
         }
       }
     }, 60_000);
