@@ -6,6 +6,9 @@
 import { z } from "zod";
 import { opPath } from "../../../core/http/wire.ts";
 import { servedRemotely, type Operation } from "../../../core/operation.ts";
+import { InstanceInput } from "../instances.ts";
+import { TokenCreateInput } from "./routes-admin.ts";
+import { DeployInput, ProjectInput } from "./routes-projects.ts";
 
 const json = (schema: z.ZodType) => {
   try {
@@ -83,18 +86,19 @@ export function openApiDocument(operations: Operation[], version: string): unkno
     };
   }
   const simple = (summary: string, method: string, extra: Record<string, unknown> = {}) => ({ [method]: { summary, responses: { "200": { description: "OK" }, ...errors }, ...extra } });
+  const body = (schema: z.ZodType) => ({ requestBody: { required: true, content: { "application/json": { schema: json(schema) } } } });
   Object.assign(paths, {
     "/healthz": simple("liveness: the process answers", "get"),
     "/readyz": simple("readiness: the platform database answers and its schema is current (503 otherwise)", "get"),
-    "/admin/managed-db/instances": { ...simple("list instances {items, next_cursor}", "get"), ...simple("register an instance (its admin role and version are checked)", "post") },
+    "/admin/managed-db/instances": { ...simple("list instances {items, next_cursor}", "get"), ...simple("register an instance (its admin role and version are checked)", "post", body(InstanceInput)) },
     "/admin/managed-db/instances/{id}": simple("an instance", "get"),
     "/admin/managed-db/instances/{id}/drain": simple("stop placing new tenants on an instance", "post"),
-    "/tokens": { ...simple("list tokens {items, next_cursor}", "get"), ...simple("create a token (its value is returned once)", "post") },
+    "/tokens": { ...simple("list tokens {items, next_cursor}", "get"), ...simple("create a token (its value is returned once)", "post", body(TokenCreateInput)) },
     "/tokens/{id}": simple("revoke a token", "delete"),
-    "/projects": { ...simple("list projects", "get"), ...simple("create a project (admin)", "post") },
+    "/projects": { ...simple("list projects", "get"), ...simple("create a project (admin)", "post", body(ProjectInput)) },
     "/projects/{project}": simple("a project", "get"),
     "/projects/{project}/envs": simple("the project's environments and their databases", "get"),
-    "/projects/{project}/envs/{env}/deploy": simple("deploy a manifest: provision or reconcile its managed databases", "post"),
+    "/projects/{project}/envs/{env}/deploy": simple("deploy a manifest: provision or reconcile its managed databases", "post", body(DeployInput)),
     "/projects/{project}/envs/{env}/render": simple("the environment's services with managed values substituted (?show_secrets=true needs write)", "get"),
     "/projects/{project}/envs/{env}/db/managed": simple("tenant status: state, class, instance, size, connections, limits and drift", "get"),
   });

@@ -22,6 +22,8 @@ import { authorize } from "../tokens.ts";
 import type { AppEnv, ServerConfig } from "./app.ts";
 import { resolveTarget } from "./routes-ops.ts";
 
+export const ProjectInput = z.strictObject({ name: z.string().max(100) });
+
 export const DeployInput = z.strictObject({
   manifest: z.string().max(MAX_MANIFEST_BYTES, `the manifest is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`),
   source: z.string().max(255).optional(),
@@ -53,7 +55,7 @@ export function tenantJson(t: TenantRow, extra: Record<string, unknown> = {}): R
 export function projectRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
   app.post("/projects", async (c) => {
     authorize(c.get("token"), { admin: true });
-    const input = validate(z.strictObject({ name: z.string().max(100) }), await readJsonBody(c), "project");
+    const input = validate(ProjectInput, await readJsonBody(c), "project");
     return c.json(projectJson(await createProject(cfg.db, input.name)), 201);
   });
   app.get("/projects", async (c) => {

@@ -65,6 +65,10 @@ describe("conventions", () => {
     const post = r.body.paths["/projects/{project}/envs/{env}/db/migrations"].post;
     expect(post.operationId).toBe("db.migrations");
     expect(post.requestBody.content["application/json"].schema.properties.migrations).toBeDefined();
+    // The platform endpoints' bodies come from the same zod schemas the routes validate with.
+    expect(Object.keys(r.body.paths["/tokens"].post.requestBody.content["application/json"].schema.properties)).toEqual(["name", "admin", "project", "role", "expires_in"]);
+    expect(r.body.paths["/admin/managed-db/instances"].post.requestBody.content["application/json"].schema.required).toContain("engine_version");
+    expect(r.body.paths["/projects/{project}/envs/{env}/deploy"].post.requestBody.content["application/json"].schema.required).toEqual(["manifest"]);
   });
 
   test("logs are JSON lines with request ids and never a token", async () => {
