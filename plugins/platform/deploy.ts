@@ -141,13 +141,13 @@ async function reconcileService(d: DeployDeps, project: Project, envId: string, 
   try {
     if (action === "unchanged") {
       drift = await reconcileLimits(await instanceAdminUrl(d.key, conns.instance), tenantNames(t!.id), TIERS[s.class]);
-    } else {
-      await provisionTenant(
-        conns.instanceAdmin,
-        { tenantId: t!.id, class: TIERS[s.class], extensions: s.extensions, loginPassword: conns.passwords.login, readonlyPassword: conns.passwords.readonly },
-        (step) => d.onStep?.(s.service, step),
-      );
     }
+    // Every deploy re-runs provisioning: it changes only what differs (objects a login role took, grants, extensions).
+    await provisionTenant(
+      conns.instanceAdmin,
+      { tenantId: t!.id, class: TIERS[s.class], extensions: s.extensions, loginPassword: conns.passwords.login, readonlyPassword: conns.passwords.readonly },
+      (step) => d.onStep?.(s.service, step),
+    );
   } catch (e) {
     const err = e instanceof EveError ? e : new EveError("E_PROVISION", String((e as Error)?.message ?? e), ExitCode.failed);
     await d.db`update eve_platform.tenants set status = 'failed', last_error_code = ${err.code}, last_error_message = ${err.message}, updated_at = now() where id = ${t!.id}`;

@@ -124,6 +124,7 @@ async function databaseStep(db: Db, c: StepContext): Promise<void> {
 /** Inside the tenant database: `public` owned by the owner role, PUBLIC revoked, read-only grants and default privileges. */
 async function schemaStep(db: Db, c: StepContext): Promise<void> {
   const { ownerRole: owner, readonlyRole: ro } = c.names;
+  await reclaimLoginObjects(db, c);
   const [s] = await db`
     select n.nspowner::regrole::text as owner,
            exists (select 1 from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where a.grantee = 0) as public_has,
@@ -155,6 +156,24 @@ async function schemaStep(db: Db, c: StepContext): Promise<void> {
       await db.unsafe(`ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)} IN SCHEMA public GRANT SELECT ON ${word} TO ${quoteIdent(ro)}`);
     }
   }
+}
+
+/**
+ * Objects a login role owns: a tenant that ran `SET ROLE NONE` creates them as
+ * itself, and the read-only role cannot read them. Every run gives them back
+ * to the owner role (REASSIGN OWNED, in the tenant database), so grants and
+ * default privileges apply to them as to the rest.
+ */
+async function reclaimLoginObjects(db: Db, c: StepContext): Promise<void> {
+  const logins = c.names.loginRoles;
+  const [o] = await db`
+    select exists (select 1 from pg_shdepend d join pg_roles r on r.oid = d.refobjid
+                    where d.deptype = 'o' and d.dbid = (select oid from pg_database where datname = current_database())
+                      and r.rolname = any(${textArray(logins)}::text[])) as owned`;
+  if (!o?.owned) return;
+  // A non-superuser admin acts on roles it is a member of (PG15: CREATEROLE may grant that membership).
+  if (!c.admin.superuser) for (const r of logins) await db.unsafe(`GRANT ${quoteIdent(r)} TO CURRENT_USER`);
+  await db.unsafe(`REASSIGN OWNED BY ${logins.map(quoteIdent).join(", ")} TO ${quoteIdent(c.names.ownerRole)}`);
 }
 
 /** Install the requested extensions into `public`, as the admin. */

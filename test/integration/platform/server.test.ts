@@ -220,3 +220,28 @@ describe("the busy-tenant lock", () => {
     expect(after.map((r) => r.status)).toEqual(["failed", "succeeded"]);
   });
 });
+
+describe("objects a login role takes for itself", () => {
+  test("the next deploy gives them to the owner role, so the read-only role reads them", async () => {
+    const shown = await cp.request("GET", "/projects/shop/envs/staging/render?show_secrets=true");
+    const env = shown.body.services.api.environment as { DATABASE_URL: string; RO: string };
+    const login = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      // Stepping out of the owner role: the table is the login role's own.
+      await login.unsafe("set role none; create table mine (x int); insert into mine values (1); reset role");
+      expect((await login`select tableowner from pg_tables where tablename = 'mine'`)[0]!.tableowner).toMatch(/_a$/);
+    } finally {
+      await login.end();
+    }
+    const ro = postgres(env.RO, { max: 1, onnotice: () => {} });
+    try {
+      await expect(ro`select x from mine`).rejects.toThrow(/permission denied/);
+      const d = await cp.request("POST", "/projects/shop/envs/staging/deploy", { body: { manifest: manifest() } });
+      expect(d.body.services[0].action).toBe("unchanged");
+      expect((await ro`select x from mine`).map((r) => r.x)).toEqual([1]);
+      expect((await ro`select tableowner from pg_tables where tablename = 'mine'`)[0]!.tableowner).toMatch(/_owner$/);
+    } finally {
+      await ro.end();
+    }
+  }, 60_000);
+});
