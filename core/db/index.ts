@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { ConnectionError, EveError, ExitCode, InterruptedError } from "../errors.ts";
-import { earlyTlsCloseReason, guardedSocketFactory, NOT_POSTGRES, SSL_UNSUPPORTED, STARTUP_TIMEOUT } from "./socket.ts";
+import { earlyTlsCloseReason, guardedSocketFactory, NOT_POSTGRES, SSL_UNSUPPORTED, STARTUP_TIMEOUT, type GuardState } from "./socket.ts";
 import { describeTarget, parseDbUrl, redactText, withoutQueryPassword, type DbTarget } from "./url.ts";
 
 export type Db = postgres.Sql<Record<string, never>>;
@@ -48,14 +48,15 @@ export const DEFAULT_CONNECT_TIMEOUT = 10;
 export function connect(url: string, opts: ConnectOptions = {}): Db {
   const target = parseDbUrl(url); // validate early with a message naming the flag
   const timeout = opts.connectTimeout ?? target.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  return postgres(withoutQueryPassword(url), {
+  const guard: GuardState = { pending: null, opened: 0 };
+  const db = postgres(withoutQueryPassword(url), {
     ...(target.password !== undefined ? { pass: target.password } : {}),
     max: opts.max ?? 1,
     onnotice: opts.onNotice ?? (() => {}),
     // The guarded socket ends every startup that is not Postgres with an error
     // (postgres.js would reconnect at once, forever) and times it out itself;
     // postgres.js's own timer is a backstop one second later.
-    ...({ socket: guardedSocketFactory(timeout) } as object),
+    ...({ socket: guardedSocketFactory(timeout, guard) } as object),
     connect_timeout: timeout + 1,
     // Retries are ping()'s job (with its own backoff), never postgres.js's.
     backoff: () => 0,
@@ -69,7 +70,12 @@ export function connect(url: string, opts: ConnectOptions = {}): Db {
     },
     ...(opts.rawTypes ? { types: rawTextTypes as unknown as Record<string, postgres.PostgresType> } : {}),
   }) as unknown as Db;
+  guards.set(db, guard);
+  return db;
 }
+
+/** Each pool's socket guard, for naming what its failed connections met. */
+const guards = new WeakMap<Db, GuardState>();
 
 /** Error thrown when the server rejected a statement. Exit code 4. */
 export class SqlError extends EveError {
@@ -128,7 +134,7 @@ export function isConnectionFailure(e: unknown): boolean {
  * Turn any error from postgres.js into an EveError. Connection and
  * authentication failures become exit 3; statement errors exit 4.
  */
-export function mapDbError(e: unknown, url?: string): EveError {
+export function mapDbError(e: unknown, url?: string, db?: Db): EveError {
   if (e instanceof EveError) return e;
   const target: DbTarget | undefined = url ? safeTarget(url) : undefined;
   const where = target ? describeTarget(target) : "the database";
@@ -184,7 +190,7 @@ export function mapDbError(e: unknown, url?: string): EveError {
       : code === "ENOTFOUND" || code === "EAI_AGAIN" ? "host not found"
       : code === "CONNECT_TIMEOUT" || code === "ETIMEDOUT" ? "timed out"
       : code === "SASL_SIGNATURE_MISMATCH" ? "server signature mismatch during authentication"
-      : (target && earlyTlsCloseReason(target.host, target.port)) ?? "connection closed";
+      : earlyTlsCloseReason(db && guards.get(db)) ?? "connection closed";
     return new ConnectionError("E_CONNECT", `cannot connect to ${where}: ${reason}`, {
       hint: "is Postgres running and reachable? check host and port in --url, or use --wait",
       cause: e,
@@ -234,7 +240,7 @@ export async function ping(db: Db, url: string, waitOrOpts: number | PingOptions
       if (e instanceof InterruptedError) throw e;
       const retryable = isConnectionFailure(e) && !(isPostgresError(e) && /^(28|3D)/.test(e.code)) && (e as { code?: string }).code !== SSL_UNSUPPORTED && !isTlsFailure((e as { code?: string }).code);
       if (!retryable || Date.now() >= deadline) {
-        const mapped = mapDbError(e, url);
+        const mapped = mapDbError(e, url, db);
         if (waitMs > 0 && retryable) {
           throw new ConnectionError(mapped.code, `${mapped.message} (waited ${Math.round(waitMs / 1000)}s, ${attempt} attempt${attempt === 1 ? "" : "s"})`, {
             hint: mapped.hint,
@@ -244,7 +250,7 @@ export async function ping(db: Db, url: string, waitOrOpts: number | PingOptions
         throw mapped;
       }
       const pause = Math.min(delay / 2 + Math.random() * (delay / 2), Math.max(0, deadline - Date.now()));
-      o.onRetry?.(mapDbError(e, url), attempt, pause);
+      o.onRetry?.(mapDbError(e, url, db), attempt, pause);
       await sleep(pause, o.signal);
       delay = Math.min(delay * 2, WAIT_BACKOFF.capMs);
     }

@@ -46,6 +46,8 @@ export interface GuardState {
   pending: EndpointError | null;
   /** TCP connections opened (for diagnostics and tests of the guard). */
   opened: number;
+  /** When the server last closed a TLS connection of this pool right after its handshake (performance.now()). */
+  tlsClosedAt?: number;
 }
 
 /**
@@ -159,7 +161,7 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
         // A TLS connection the server ends within moments of the handshake:
         // postgres.js reports the TLS socket's reset as a plain "connection
         // closed"; remember it so the error can name what happened.
-        if (performance.now() - tlsSince < TLS_EARLY_CLOSE_MS) earlyTlsCloses.set(endpoint, performance.now());
+        if (performance.now() - tlsSince < TLS_EARLY_CLOSE_MS) state.tlsClosedAt = performance.now();
         // Under TLS the startup is invisible here; if it never finished, postgres.js
         // will reconnect at once: make that attempt fail with this reason.
         state.pending = new EndpointError(NOT_POSTGRES, "the server closed the connection during the Postgres startup after the SSL handshake");
@@ -172,22 +174,16 @@ function watch(socket: net.Socket, ssl: string | null, timeoutSec: number, state
 }
 
 const TLS_EARLY_CLOSE_MS = 2000;
-/** host:port → when a TLS connection there was closed by the server right after its handshake. */
-const earlyTlsCloses = new Map<string, number>();
 
 /**
- * The reason to give for a "connection closed" error on `host:port` when a
- * TLS connection there was just closed by the server before the Postgres
- * startup could finish; null otherwise.
+ * The reason to give for a "connection closed" error of the pool whose guard
+ * is `state`, when the server just closed one of its TLS connections before
+ * the Postgres startup could finish; null otherwise. Per pool: a long-running
+ * server's pools never read each other's history.
  */
-export function earlyTlsCloseReason(host: string, port: number): string | null {
-  for (const [key, at] of earlyTlsCloses) {
-    if (performance.now() - at > 10_000) earlyTlsCloses.delete(key);
-    else if (key === `${host}:${port}`) {
-      return "the server closed the connection during the Postgres startup after the SSL handshake: not a Postgres server?";
-    }
-  }
-  return null;
+export function earlyTlsCloseReason(state: GuardState | undefined): string | null {
+  if (state?.tlsClosedAt === undefined || performance.now() - state.tlsClosedAt > 10_000) return null;
+  return "the server closed the connection during the Postgres startup after the SSL handshake: not a Postgres server?";
 }
 
 function closedDuringStartup(phase: Phase, received: Buffer): EndpointError {
