@@ -81,6 +81,7 @@ export function serverPlugin(operations: () => Operation[]): Plugin {
           const replica = `${hostname()}:${rt.pid()}`;
           const app = buildApp({
             db,
+            platformUrl: ctx.env.EVE_DATABASE_URL!,
             key,
             operations: operations(),
             log,

@@ -7,7 +7,7 @@
  * (class or extensions changed) or re-asserted (limits and grants; drift
  * reported). Services gone from the manifest are reported, never dropped.
  */
-import type { Db } from "../../core/db/index.ts";
+import { close, type Db } from "../../core/db/index.ts";
 import { EveError, ExitCode } from "../../core/errors.ts";
 import { encryptSecret, type MasterKey } from "../../core/secrets.ts";
 import { newId } from "./ids.ts";
@@ -42,6 +42,12 @@ export interface DeployResult {
 
 export interface DeployDeps {
   db: Db;
+  /**
+   * A connection of its own for the per-environment lock, outside the pool:
+   * deploys waiting on the lock must not hold the pool's connections the
+   * deploy holding it needs (14 waiting deploys on a 10-connection pool deadlocked).
+   */
+  lockConnection(): Db;
   key: MasterKey;
   onStep?(service: string, step: string): void;
 }
@@ -77,7 +83,7 @@ export async function deployEnvironment(d: DeployDeps, project: Project, envName
   const wanted = managedServices(resolved);
 
   // Placement and version checks for what would be created or changed, before any write.
-  const reserved = await d.db.reserve();
+  const reserved = d.lockConnection();
   try {
     await reserved`select pg_advisory_lock(hashtextextended(${`eve:deploy:${project.id}/${envName}`}, 0))`;
     try {
@@ -101,7 +107,7 @@ export async function deployEnvironment(d: DeployDeps, project: Project, envName
       await reserved`select pg_advisory_unlock(hashtextextended(${`eve:deploy:${project.id}/${envName}`}, 0))`.catch(() => {});
     }
   } finally {
-    reserved.release();
+    await close(reserved);
   }
 }
 

@@ -47,6 +47,7 @@ export async function startControlPlane(o: { operations?: Operation[]; maxBodyBy
   const shutdown = new AbortController();
   const app = buildApp({
     db,
+    platformUrl,
     key,
     operations: o.operations ?? [],
     log: jsonLogger((l) => void logs.push(l)),

@@ -26,6 +26,8 @@ import { projectRoutes } from "./routes-projects.ts";
 export interface ServerConfig {
   /** The platform database (search_path eve_platform). */
   db: Db;
+  /** Its URL, for the connections a deploy takes outside the pool (its lock). */
+  platformUrl: string;
   key: MasterKey;
   /** Every operation the binary has; each becomes POST /projects/:p/envs/:e/<op path>. */
   operations: Operation[];

@@ -8,7 +8,7 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { describeTarget, parseDbUrl } from "../../../core/db/index.ts";
+import { connect, describeTarget, parseDbUrl } from "../../../core/db/index.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { readJsonBody, validate } from "../../../core/http/routes.ts";
 import { deployEnvironment } from "../deploy.ts";
@@ -98,7 +98,18 @@ export function projectRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
     authorize(token, { projectId: project.id, role: "write" });
     const input = validate(DeployInput, await readJsonBody(c), "deploy request");
     const envName = c.req.param("env");
-    const result = await deployEnvironment({ db: cfg.db, key: cfg.key, onStep: (service, step) => cfg.log.info("provisioning", { service, step, env: envName }) }, project, envName, input.manifest, input.source);
+    const result = await deployEnvironment(
+      {
+        db: cfg.db,
+        lockConnection: () => connect(cfg.platformUrl, { max: 1, applicationName: "eve deploy lock" }),
+        key: cfg.key,
+        onStep: (service, step) => cfg.log.info("provisioning", { service, step, env: envName }),
+      },
+      project,
+      envName,
+      input.manifest,
+      input.source,
+    );
     return c.json(result);
   });
 

@@ -245,3 +245,12 @@ describe("objects a login role takes for itself", () => {
     }
   }, 60_000);
 });
+
+describe("many deploys at once", () => {
+  test("more concurrent deploys of one environment than the platform pool has connections: all finish, one tenant", async () => {
+    expect((await cp.request("POST", "/projects", { body: { name: "crowd" } })).status).toBe(201);
+    const runs = await Promise.all(Array.from({ length: 14 }, () => cp.request("POST", "/projects/crowd/envs/dev/deploy", { body: { manifest: manifest() } })));
+    expect(runs.map((r) => r.status)).toEqual(Array(14).fill(200));
+    expect(runs.map((r) => r.body.services[0].action).sort()).toEqual(["provisioned", ...Array(13).fill("unchanged")]);
+  }, 120_000);
+});
