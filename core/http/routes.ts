@@ -9,7 +9,7 @@
  */
 import type { Context, Hono } from "hono";
 import { EveError, ExitCode } from "../errors.ts";
-import { errorToJson, type Operation, type OpDeps } from "../operation.ts";
+import { accessOf, errorToJson, type Operation, type OpDeps } from "../operation.ts";
 import { errorBody, httpStatusOf } from "./errors.ts";
 import { NDJSON, opPath } from "./wire.ts";
 
@@ -51,10 +51,17 @@ export function validate<T>(schema: { safeParse(v: unknown): { success: true; da
   });
 }
 
+/**
+ * Mount `op` as POST <prefix>/<op path>. A read operation whose input has
+ * defaults for everything is also served by GET with that default input (the
+ * original platform's GET db/schema, db/rls, db/migrations).
+ */
 export function mountOperation(app: Hono<any>, prefix: string, op: Operation, resolve: ResolveDeps, o: MountOptions): void {
-  app.post(`${prefix}/${opPath(op.name)}`, async (c) => {
+  const empty = op.input.safeParse({});
+  const methods = empty.success && accessOf(op, empty.data) === "read" ? ["POST", "GET"] : ["POST"];
+  app.on(methods, `${prefix}/${opPath(op.name)}`, async (c) => {
     await o.preauthorize?.(c, op);
-    const input = validate(op.input, await readJsonBody(c), `input for ${op.name}`);
+    const input = validate(op.input, c.req.method === "GET" ? {} : await readJsonBody(c), `input for ${op.name}`);
     const lease = await resolve(c, op, input);
     const streaming = (c.req.header("accept") ?? "").includes(NDJSON);
     if (!streaming) {

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { opPath } from "../../../core/http/wire.ts";
-import { servedRemotely, type Operation } from "../../../core/operation.ts";
+import { accessOf, servedRemotely, type Operation } from "../../../core/operation.ts";
 import { InstanceInput } from "../instances.ts";
 import { TokenCreateInput } from "./routes-admin.ts";
 import { DeployInput, ProjectInput } from "./routes-projects.ts";
@@ -62,7 +62,12 @@ export function openApiDocument(operations: Operation[], version: string): unkno
   ];
   for (const op of operations) {
     if (!servedRemotely(op)) continue;
+    const empty = op.input.safeParse({});
+    const readable = empty.success && accessOf(op, empty.data) === "read";
     paths[`/projects/{project}/envs/{env}/${opPath(op.name)}`] = {
+      ...(readable
+        ? { get: { operationId: `${op.name}.get`, summary: `${op.summary} (default input)`, parameters: [...params, { name: "service", in: "query", required: false, schema: { type: "string" } }], responses: { "200": { description: "the result", content: { "application/json": { schema: json(op.result) } } }, ...errors } } }
+        : {}),
       post: {
         operationId: op.name,
         summary: op.summary,

@@ -108,6 +108,9 @@ describe("projects, deploy and the tenant", () => {
     const json = await cp.request("POST", path, { body: { migrations: [{ name: "20260101000000_a.sql", sql: "create table a (id int);" }] } });
     expect([json.status, json.status === 200 ? "" : json.text]).toEqual([200, ""]);
     expect(json.body.summary).toMatchObject({ applied: 0, pending: 1 });
+    // A read operation with an all-default input is also a GET (the original platform's paths).
+    const viaGet = await cp.request("GET", path);
+    expect([viaGet.status, viaGet.body.summary?.pending]).toEqual([200, 0]);
     const streamed = await cp.request("POST", path, { body: {}, headers: { accept: NDJSON } });
     expect(streamed.headers.get("content-type")).toContain(NDJSON);
     const frames = streamed.text.trim().split("\n").map((l) => JSON.parse(l));
