@@ -58,7 +58,7 @@ export function defineOpCommand<I, R, E, O extends TargetFlags = OpFlags<I>>(spe
   const { op, input: toInput, store, before, event, result, failure, remotePrelude, options = [], ...rest } = spec;
   return defineCommand<O>({
     ...rest,
-    // Store-only operations open no connection: --wait would mean nothing.
+    // --env and the remote flags where the control plane serves the operation; --wait where a connection is opened.
     options: [
       urlOption,
       ...(servedRemotely(op) ? [envOption] : []),
