@@ -14,15 +14,25 @@ import { EveError, ExitCode, UsageError } from "../core/errors.ts";
 import type { Operation } from "../core/operation.ts";
 import { definePlugin, type Context, type Plugin } from "../core/plugin.ts";
 import * as rt from "../core/runtime/index.ts";
-import { loadMasterKey } from "../core/secrets.ts";
-import { migrate } from "../plugins/migrate/runner.ts";
-import { ensurePlatformSchema, platformStatus } from "../plugins/platform/migrations.ts";
-import { buildApp } from "../plugins/platform/server/app.ts";
-import { jsonLogger } from "../plugins/platform/server/log.ts";
-import { verifyMasterKey } from "../plugins/platform/settings.ts";
-import { bootstrapAdminToken } from "../plugins/platform/tokens.ts";
 
 const DEFAULT_LISTEN = "127.0.0.1:8080";
+
+/**
+ * The control plane's modules, loaded when a server command runs: every other
+ * command (and `eve --version`) starts without evaluating them.
+ */
+async function serverModules() {
+  const [secrets, runner, migrations, app, log, settings, tokens] = await Promise.all([
+    import("../core/secrets.ts"),
+    import("../plugins/migrate/runner.ts"),
+    import("../plugins/platform/migrations.ts"),
+    import("../plugins/platform/server/app.ts"),
+    import("../plugins/platform/server/log.ts"),
+    import("../plugins/platform/settings.ts"),
+    import("../plugins/platform/tokens.ts"),
+  ]);
+  return { ...secrets, ...runner, ...migrations, ...app, ...log, ...settings, ...tokens };
+}
 
 /** host:port (IPv6 in brackets); port 0 picks a free one. */
 export function parseListen(value: string): { hostname: string; port: number } {
@@ -33,7 +43,8 @@ export function parseListen(value: string): { hostname: string; port: number } {
 }
 
 /** Connect to the platform database and bring its schema up to date; the key is checked. */
-async function openPlatform(ctx: Context): Promise<{ db: Db; key: Awaited<ReturnType<typeof loadMasterKey>> }> {
+async function openPlatform(ctx: Context) {
+  const { loadMasterKey, ensurePlatformSchema, migrate, verifyMasterKey } = await serverModules();
   const key = await loadMasterKey(ctx.env);
   const url = ctx.env.EVE_DATABASE_URL;
   if (!url) {
@@ -50,7 +61,7 @@ async function openPlatform(ctx: Context): Promise<{ db: Db; key: Awaited<Return
     await close(db, 0);
     throw e;
   }
-  return { db, key };
+  return { db: db as Db, key };
 }
 
 export function serverPlugin(operations: () => Operation[]): Plugin {
@@ -74,6 +85,7 @@ export function serverPlugin(operations: () => Operation[]): Plugin {
         async run(ctx, opts: { listen?: string }) {
           const listen = parseListen(opts.listen ?? ctx.env.EVE_LISTEN ?? DEFAULT_LISTEN);
           const graceMs = ctx.env.EVE_SHUTDOWN_GRACE ? parseDuration(ctx.env.EVE_SHUTDOWN_GRACE, "EVE_SHUTDOWN_GRACE") : 25_000;
+          const { jsonLogger, bootstrapAdminToken, buildApp, platformStatus } = await serverModules();
           const log = jsonLogger((text) => ctx.out.log(text.trimEnd()), { batchMs: 50 });
           const { db, key } = await openPlatform(ctx);
           if (ctx.env.EVE_ADMIN_TOKEN) await bootstrapAdminToken(db, ctx.env.EVE_ADMIN_TOKEN);
@@ -125,6 +137,7 @@ export function serverPlugin(operations: () => Operation[]): Plugin {
           "With EVE_ADMIN_TOKEN set, that value becomes the admin token instead. Safe to re-run: when an\n" +
           "admin token exists, nothing is created.",
         async run(ctx) {
+          const { bootstrapAdminToken } = await serverModules();
           const { db } = await openPlatform(ctx);
           try {
             const r = await bootstrapAdminToken(db, ctx.env.EVE_ADMIN_TOKEN);
