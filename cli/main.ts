@@ -10,7 +10,7 @@ import { createOutput, paint } from "../core/io.ts";
 import type { Context } from "../core/plugin.ts";
 import * as rt from "../core/runtime/index.ts";
 import { buildProgram, fromCommanderError } from "./root.ts";
-import { plugins } from "./registry.ts";
+import { pluginsFor } from "./registry.ts";
 import { versionLine } from "./version.ts";
 
 /** How long SIGTERM waits for the cancelled work to end before eve exits anyway (exit 143). */
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
 
   let code: number = ExitCode.ok;
   const program = buildProgram(
-    plugins,
+    await pluginsFor(argv),
     {
       version: ctx.version,
       write: (s) => void rt.stdout.write(s),

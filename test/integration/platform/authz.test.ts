@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { opPath } from "../../../core/http/wire.ts";
 import { accessOf, servedRemotely, type Operation } from "../../../core/operation.ts";
-import { plugins } from "../../../cli/registry.ts";
+import { allPlugins } from "../../../cli/registry.ts";
 import { createToken, revokeToken } from "../../../plugins/platform/tokens.ts";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.ts";
 
@@ -23,7 +23,7 @@ const manifest = `services:
 `;
 
 /** Operations mounted by the server (snapshot ops come with the jobs issue). */
-const operations: Operation[] = plugins.flatMap((p) => p.operations ?? []).filter(servedRemotely);
+const operations: Operation[] = (await allPlugins()).flatMap((p) => p.operations ?? []).filter(servedRemotely);
 
 let cp: ControlPlane;
 const tokens = {} as Record<Caller, string | null>;
