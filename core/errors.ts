@@ -59,8 +59,14 @@ export class EveError extends Error {
     this.context = opts.context;
   }
 
-  /** HTTP status used by the control plane for this error. */
+  /**
+   * HTTP status used by the control plane for this error: codes with a fixed
+   * meaning map to theirs; the rest follow the exit code (a Postgres error is
+   * 422, an unreachable database 502), so a database failure is never a bare 500.
+   */
   get httpStatus(): number {
+    const fixed = httpStatusByCode[this.code];
+    if (fixed) return fixed;
     switch (this.exitCode) {
       case ExitCode.usage:
         return 400;
@@ -72,11 +78,35 @@ export class EveError extends Error {
         return 409;
       case ExitCode.lockTimeout:
         return 423;
+      case ExitCode.interrupted:
+      case ExitCode.terminated:
+        return 503;
       default:
-        return 500;
+        // A refusal (--force needed) and other deliberate errors are the client's to fix.
+        return this.code === "E_INTERNAL" ? 500 : 409;
     }
   }
 }
+
+/** Error codes whose HTTP status does not follow from their exit code. */
+const httpStatusByCode: Record<string, number> = {
+  E_UNAUTHENTICATED: 401,
+  E_TOKEN_EXPIRED: 401,
+  E_FORBIDDEN: 403,
+  E_READ_ONLY: 403,
+  E_NOT_FOUND: 404,
+  E_METHOD: 405,
+  E_CONFLICT: 409,
+  E_BUSY: 409,
+  E_NOT_READY: 409,
+  E_TOO_LARGE: 413,
+  E_MANIFEST_TOO_LARGE: 413,
+  E_IDEMPOTENCY: 422,
+  E_SECRET_DECRYPT: 500,
+  E_MASTER_KEY: 500,
+  E_UNAVAILABLE: 503,
+  E_PLATFORM_SCHEMA: 503,
+};
 
 export class UsageError extends EveError {
   override readonly name = "UsageError";
