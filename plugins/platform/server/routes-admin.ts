@@ -13,9 +13,9 @@ import { EveError, ExitCode } from "../../../core/errors.ts";
 import { readJsonBody, validate } from "../../../core/http/routes.ts";
 import { drainInstance, getInstance, InstanceInput, instanceAdminUrl, instanceJson, listInstances, registerInstance } from "../instances.ts";
 import { hardenInstance } from "../provision.ts";
-import { getProject } from "../projects.ts";
 import { authorize, createToken, listTokens, revokeToken, tokenJson, type TokenRecord } from "../tokens.ts";
 import type { AppEnv, ServerConfig } from "./app.ts";
+import { projectFor } from "./routes-ops.ts";
 
 export const TokenCreateInput = z.strictObject({
   name: z.string().min(1).max(100),
@@ -65,13 +65,9 @@ export function adminRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
       const { token, record } = await createToken(cfg.db, { name: input.name, admin: true, expiresAt });
       return c.json({ ...tokenJson(record), token }, 201);
     }
-    const project = await getProject(cfg.db, input.project!).catch((e) => {
-      if (!caller.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
-      throw e;
-    });
+    // A project owner may hand out tokens of its project.
+    const project = await projectFor(cfg, caller, input.project!, "owner");
     const role = input.role ?? "read";
-    // A project owner may hand out tokens of its project; never a role above its own.
-    authorize(caller, { projectId: project.id, role: "owner" });
     const { token, record } = await createToken(cfg.db, { name: input.name, projectId: project.id, role, expiresAt });
     return c.json({ ...tokenJson(record), token }, 201);
   });
@@ -79,16 +75,10 @@ export function adminRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
     const caller = c.get("token");
     const q = c.req.query();
     let projectId: string | undefined;
-    if (q.project) {
-      const project = await getProject(cfg.db, q.project).catch((e) => {
-        if (!caller.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
-        throw e;
-      });
-      projectId = project.id;
-    }
-    if (!caller.admin) {
-      projectId ??= caller.projectId ?? undefined;
-      authorize(caller, { projectId: projectId!, role: "owner" });
+    if (q.project) projectId = (await projectFor(cfg, caller, q.project, "owner")).id;
+    else if (!caller.admin) {
+      projectId = caller.projectId!;
+      authorize(caller, { projectId, role: "owner" });
     }
     const p = await listTokens(cfg.db, { ...page(q), ...(projectId ? { projectId } : {}) });
     return c.json({ items: p.items.map(tokenJson), next_cursor: p.next_cursor });

@@ -14,6 +14,7 @@ import { wipeDatabase } from "../../../core/db/recreate.ts";
 import { EveError, ExitCode } from "../../../core/errors.ts";
 import { mountOperation } from "../../../core/http/routes.ts";
 import { accessOf, servedRemotely, type Operation, type OpDeps } from "../../../core/operation.ts";
+import { getProject } from "../projects.ts";
 import { installExtension, provisionTenant } from "../provision.ts";
 import { assertReady, lockTenant, pickTenant, routeTarget, tenantConnections, type OpLock } from "../tenants.ts";
 import { authorize, type TokenRecord } from "../tokens.ts";
@@ -27,6 +28,26 @@ const DESTRUCTIVE = new Set(["db.wipe", "db.reset", "db.restore"]);
 
 export const TENANT_PREFIX = "/projects/:project/envs/:env";
 
+/** The one refusal a project token gets for a project not its own, whether or not it exists. */
+export function noAccess(): EveError {
+  return new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
+}
+
+/**
+ * A project by id or name, for a token that needs `role` on it: a project
+ * token gets noAccess() for any project not its own (existing or not); an
+ * admin gets E_NOT_FOUND for a missing one.
+ */
+export async function projectFor(cfg: ServerConfig, token: TokenRecord, ref: string, role: "read" | "write" | "owner") {
+  const project = await getProject(cfg.db, ref).catch((e) => {
+    if (!token.admin) throw noAccess();
+    throw e;
+  });
+  if (!token.admin && token.projectId !== project.id) throw noAccess();
+  authorize(token, { projectId: project.id, role });
+  return project;
+}
+
 /**
  * Project, environment and tenants of a tenant route, checked against the
  * token (a project token never learns whether another project exists).
@@ -36,7 +57,7 @@ export async function resolveTarget(c: Context, cfg: ServerConfig, role: "read" 
   const envName = c.req.param("env")!;
   const target = await routeTarget(cfg.db, c.req.param("project")!, envName);
   if (!target) {
-    if (!token.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
+    if (!token.admin) throw noAccess();
     throw new EveError("E_NOT_FOUND", `project ${JSON.stringify(c.req.param("project")!.slice(0, 80))} not found`, ExitCode.error);
   }
   authorize(token, { projectId: target.project.id, role });

@@ -13,14 +13,14 @@ import { EveError, ExitCode } from "../../../core/errors.ts";
 import { readJsonBody, validate } from "../../../core/http/routes.ts";
 import { deployEnvironment } from "../deploy.ts";
 import { parseManifest, renderManifest, resolveEnvironment, MAX_MANIFEST_BYTES } from "../manifest.ts";
-import { createProject, environmentJson, getEnvironment, getProject, listEnvironments, listProjects, projectJson } from "../projects.ts";
+import { createProject, environmentJson, getProject, listEnvironments, listProjects, projectJson } from "../projects.ts";
 import { tenantNames } from "../provision-common.ts";
 import { inspectTenant } from "../provision.ts";
-import { envTenants, pickTenant, tenantConnections, type TenantRow } from "../tenants.ts";
+import { pickTenant, tenantConnections, type TenantRow } from "../tenants.ts";
 import { TIERS, type TierName } from "../tiers.ts";
 import { authorize } from "../tokens.ts";
 import type { AppEnv, ServerConfig } from "./app.ts";
-import { resolveTarget } from "./routes-ops.ts";
+import { projectFor, resolveTarget } from "./routes-ops.ts";
 
 export const ProjectInput = z.strictObject({ name: z.string().max(100) });
 
@@ -69,33 +69,24 @@ export function projectRoutes(app: Hono<AppEnv>, cfg: ServerConfig): void {
     return c.json({ items: p.items.map(projectJson), next_cursor: p.next_cursor });
   });
   app.get("/projects/:project", async (c) => {
-    const token = c.get("token");
-    const project = await getProject(cfg.db, c.req.param("project")).catch((e) => {
-      if (!token.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
-      throw e;
-    });
-    authorize(token, { projectId: project.id, role: "read" });
+    const project = await projectFor(cfg, c.get("token"), c.req.param("project"), "read");
     return c.json(projectJson(project));
   });
   app.get("/projects/:project/envs", async (c) => {
-    const token = c.get("token");
-    const project = await getProject(cfg.db, c.req.param("project")).catch((e) => {
-      if (!token.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
-      throw e;
-    });
-    authorize(token, { projectId: project.id, role: "read" });
-    const envs = await listEnvironments(cfg.db, project.id);
-    const items = await Promise.all(envs.map(async (e) => ({ ...environmentJson(e), databases: (await envTenants(cfg.db, e.id)).map((t) => ({ service: t.service_name, status: t.status, class: t.class })) })));
+    const project = await projectFor(cfg, c.get("token"), c.req.param("project"), "read");
+    // The project's environments and all their live tenants: two queries, whatever the number of environments.
+    const [envs, tenants] = await Promise.all([
+      listEnvironments(cfg.db, project.id),
+      cfg.db<Array<{ env_id: string; service: string; status: string; class: string }>>`
+        select env_id, service_name as service, status, class from eve_platform.tenants
+         where project_id = ${project.id} and deleted_at is null order by service_name`,
+    ]);
+    const items = envs.map((e) => ({ ...environmentJson(e), databases: tenants.filter((t) => t.env_id === e.id).map(({ service, status, class: cls }) => ({ service, status, class: cls })) }));
     return c.json({ items, next_cursor: null });
   });
 
   app.post("/projects/:project/envs/:env/deploy", async (c) => {
-    const token = c.get("token");
-    const project = await getProject(cfg.db, c.req.param("project")).catch((e) => {
-      if (!token.admin) throw new EveError("E_FORBIDDEN", "this token has no access to that project", ExitCode.error);
-      throw e;
-    });
-    authorize(token, { projectId: project.id, role: "write" });
+    const project = await projectFor(cfg, c.get("token"), c.req.param("project"), "write");
     const input = validate(DeployInput, await readJsonBody(c), "deploy request");
     const envName = c.req.param("env");
     const result = await deployEnvironment(
