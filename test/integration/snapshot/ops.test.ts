@@ -9,10 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import process from "node:process";
-import { close, connect, type Notice } from "../../../core/db/index.ts";
-import { EveError } from "../../../core/errors.ts";
-import { noConnection } from "../../../core/op-command.ts";
-import { errorFromJson, errorToJson, type Operation, type OpDeps } from "../../../core/operation.ts";
+import { errorToJson, type Operation } from "../../../core/operation.ts";
 import { openStore } from "../../../core/store/index.ts";
 import type { Store } from "../../../core/store/types.ts";
 import { dumpKey, recordKey } from "../../../plugins/snapshot/catalog.ts";
@@ -27,59 +24,13 @@ import { verifyOp } from "../../../plugins/snapshot/ops/verify.ts";
 import { DeletePreview, RestorePreview, type SnapshotRecord } from "../../../plugins/snapshot/schema.ts";
 import { sourceKeyOf, sourceLabelOf } from "../../../plugins/snapshot/snapshot.ts";
 import { dropDatabases, freshDatabase, withSql } from "../../helpers/db.ts";
+import { errorOverTheWire, overTheWire, runOp as run, type OpRun } from "../../helpers/op-run.ts";
 import { fileStore } from "./fixture.ts";
 
-interface OpRun<R, E> {
-  result?: R;
-  events: E[];
-  error?: unknown;
-}
-
-/** Run `op` with `raw` (parsed by op.input first, as the command and the route do) on `url`, or on no connection at all (connects: false). */
-async function runOp<I, R, E>(op: Operation<I, R, E>, store: Store, raw: unknown, url?: string): Promise<OpRun<R, E>> {
-  const input = op.input.parse(raw);
-  let onNotice: (n: Notice) => void = () => {};
+/** Run `op` with `raw` on `url`, or on no connection at all (connects: false), with `store` lent. */
+function runOp<I, R, E>(op: Operation<I, R, E>, store: Store, raw: unknown, url?: string): Promise<OpRun<R, E>> {
   if (op.connects === false) expect(url).toBeUndefined();
-  const db = url ? connect(url, { ...op.connection?.(input), onNotice: (n) => onNotice(n) }) : noConnection(op.name);
-  const deps: OpDeps = {
-    db,
-    url: url ?? "",
-    label: url ? sourceLabelOf(url) : "",
-    mode: "direct",
-    onNotice: (h) => void (onNotice = h),
-    store,
-    toolEnv: { ...process.env },
-    now: () => new Date(),
-    signal: new AbortController().signal,
-  };
-  const events: E[] = [];
-  try {
-    return { result: await op.run(deps, input, (e) => void events.push(e)), events };
-  } catch (error) {
-    return { events, error };
-  } finally {
-    if (url) await close(db);
-  }
-}
-
-/** The result and events as the other side of the wire gets them, parsed by the op's schemas (the same JSON text after). */
-function overTheWire<I, R, E>(op: Operation<I, R, E>, run: OpRun<R, E>): { result: R; events: E[] } {
-  expect(run.error).toBeUndefined();
-  const result = op.result.parse(JSON.parse(JSON.stringify(run.result)));
-  const events = run.events.map((e) => op.event.parse(JSON.parse(JSON.stringify(e))));
-  expect(JSON.stringify(result)).toBe(JSON.stringify(run.result));
-  expect(events.map((e) => JSON.stringify(e))).toEqual(run.events.map((e) => JSON.stringify(e)));
-  return { result, events };
-}
-
-/** The error thrown, as the other side gets it: same code, exit code, message, hint and details. */
-function errorOverTheWire(error: unknown): EveError {
-  expect(error).toBeInstanceOf(EveError);
-  const e = error as EveError;
-  const back = errorFromJson(JSON.parse(JSON.stringify(errorToJson(e))));
-  expect([back.code, back.exitCode, back.message, back.hint]).toEqual([e.code, e.exitCode, e.message, e.hint]);
-  expect(back.details).toEqual(e.details === undefined ? undefined : JSON.parse(JSON.stringify(e.details)));
-  return back;
+  return run(op, url, raw, { store, label: url ? sourceLabelOf(url) : "", toolEnv: { ...process.env } });
 }
 
 /** An S3 store on a loopback port where nothing listens. */

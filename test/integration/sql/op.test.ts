@@ -7,11 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EveError } from "../../../core/errors.ts";
-import { accessOf, errorFromJson, errorToJson } from "../../../core/operation.ts";
+import { accessOf } from "../../../core/operation.ts";
 import { sqlOp } from "../../../plugins/sql/ops/sql.ts";
 import type { SqlEvent } from "../../../plugins/sql/schema.ts";
 import { dropDatabases, freshDatabase, withSql } from "../../helpers/db.ts";
+import { errorOverTheWire, overTheWire as wire } from "../../helpers/op-run.ts";
 import { runOp, type OpRun } from "./helpers.ts";
+
+/** The run as the other side of the wire gets it (test/helpers/op-run.ts), its events typed. */
+const overTheWire = (run: OpRun) => wire(sqlOp, run) as { result: typeof run.result & object; events: SqlEvent[] };
 
 let url: string;
 
@@ -28,27 +32,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => dropDatabases([url]));
-
-/** The run as the other side of the wire gets it: parsed by the op's schemas, and the same JSON text. */
-function overTheWire(run: OpRun) {
-  expect(run.error).toBeUndefined();
-  const result = sqlOp.result.parse(JSON.parse(JSON.stringify(run.result)));
-  expect(JSON.stringify(result)).toBe(JSON.stringify(run.result));
-  const events = run.events.map((e) => sqlOp.event.parse(JSON.parse(JSON.stringify(e))) as SqlEvent);
-  expect(events.map((e) => JSON.stringify(e))).toEqual(run.events.map((e) => JSON.stringify(e)));
-  return { result, events };
-}
-
-/** The error as the other side gets it: code, exit code, message, hint, context and details intact. */
-function errorOverTheWire(error: unknown): EveError {
-  expect(error).toBeInstanceOf(EveError);
-  const e = error as EveError;
-  const back = errorFromJson(JSON.parse(JSON.stringify(errorToJson(e))));
-  expect([back.code, back.exitCode, back.message, back.hint]).toEqual([e.code, e.exitCode, e.message, e.hint]);
-  expect(back.context).toEqual(e.context?.length ? e.context : undefined);
-  expect(back.details).toEqual(e.details);
-  return back;
-}
 
 // The test role is a superuser: read-only runs start with the privileged-role notice.
 const types = (r: OpRun) => r.events.map((e) => e.type).filter((t) => t !== "notice");
