@@ -192,6 +192,12 @@ async function readMigrationFile(path: string, name: string): Promise<MigrationF
 /** A migration file as data, as operations take it: its name and its whole text (see filesFromEntries). */
 export const MigrationEntry = z.object({ name: z.string().max(255), sql: z.string() });
 
+/** Optional files to compare a history with (null: the history alone) and where they came from (for messages). */
+export const ComparedFiles = z.object({
+  migrations: z.array(MigrationEntry).max(100_000).nullable().default(null),
+  directory: z.string().max(4096).nullable().default(null),
+});
+
 /**
  * Migration files that travelled as data (`{name, sql}`: the control plane's
  * migrate and migrations): the same name rules, checksums and directive as

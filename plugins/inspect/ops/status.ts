@@ -4,17 +4,13 @@
  * and the oldest activity of the target, as a StatusResult.
  */
 import { z } from "zod";
-import { filesFromEntries, MigrationEntry } from "../../../core/migrations/files.ts";
+import { ComparedFiles, filesFromEntries } from "../../../core/migrations/files.ts";
 import { defineOperation } from "../../../core/operation.ts";
 import { StatusResult } from "../schema.ts";
 import { inspectStatus } from "../status-query.ts";
 
-export const StatusInput = z.object({
-  /** Files to compare the history with; null: the history alone. */
-  migrations: z.array(MigrationEntry).max(100_000).nullable().default(null),
-  /** Where the files came from, for messages and the result (a directory, or null). */
-  directory: z.string().max(4096).nullable().default(null),
-});
+/** The files to compare the history with (null: the history alone) and where they came from. */
+export const StatusInput = ComparedFiles;
 export type StatusInput = z.infer<typeof StatusInput>;
 
 export const statusOp = defineOperation({

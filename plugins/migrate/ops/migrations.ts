@@ -4,19 +4,14 @@
  * partially applied.
  */
 import { z } from "zod";
-import { filesFromEntries, MigrationEntry, type MigrationFile } from "../../../core/migrations/files.ts";
+import { ComparedFiles, filesFromEntries, type MigrationFile } from "../../../core/migrations/files.ts";
 import { plan } from "../../../core/migrations/plan.ts";
 import { defineOperation } from "../../../core/operation.ts";
 import { history } from "../history.ts";
 import { MigrationsResult, type MigrationStatus } from "../schema.ts";
 
-
-export const MigrationsInput = z.object({
-  /** The files to compare with; null lists the history alone. */
-  migrations: z.array(MigrationEntry).max(100_000).nullable().default(null),
-  /** Where the files came from, for messages (a directory, or null). */
-  directory: z.string().max(4096).nullable().default(null),
-});
+/** The files to compare the history with (null: the history alone) and where they came from. */
+export const MigrationsInput = ComparedFiles;
 export type MigrationsInput = z.infer<typeof MigrationsInput>;
 
 export const migrationsOp = defineOperation({
