@@ -52,10 +52,15 @@ export async function projectFor(cfg: ServerConfig, token: TokenRecord, ref: str
  * Project, environment and tenants of a tenant route, checked against the
  * token (a project token never learns whether another project exists).
  */
+const targets = new WeakMap<Request, ReturnType<typeof routeTarget>>();
+
 export async function resolveTarget(c: Context, cfg: ServerConfig, role: "read" | "write" | "owner") {
   const token = c.get("token") as TokenRecord;
   const envName = c.req.param("env")!;
-  const target = await routeTarget(cfg.db, c.req.param("project")!, envName);
+  // Read once per request: an operation route authorises before the body (the least role) and again after (the input's).
+  let pending = targets.get(c.req.raw);
+  if (!pending) targets.set(c.req.raw, (pending = routeTarget(cfg.db, c.req.param("project")!, envName)));
+  const target = await pending;
   if (!target) {
     if (!token.admin) throw noAccess();
     throw new EveError("E_NOT_FOUND", `project ${JSON.stringify(c.req.param("project")!.slice(0, 80))} not found`, ExitCode.error);
