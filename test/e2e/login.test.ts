@@ -4,7 +4,7 @@
  * directory and the token never appears in output.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runEve } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/fs.ts";
@@ -54,6 +54,14 @@ test("login stores a 0600 profile that later commands use; flags beat variables 
   const unreachable = await eve(["project", "list", "--api", "http://127.0.0.1:1"]);
   expect(unreachable.code).toBe(3);
   expect(unreachable.stderr).toMatch(/cannot reach the control plane at http:\/\/127\.0\.0\.1:1/);
+
+  // Bad input found in review: a manifest that is not text, and a bad --expires, each one line naming what to fix.
+  const app = tempDir("eve-badmanifest-");
+  writeFileSync(join(app, "bin.yaml"), new Uint8Array([0x73, 0x3a, 0x20, 0xff, 0xfe, 0x00, 0x01]));
+  const binary = await eve(["env", "deploy", "--env", "dev", "--project", "shop", "--manifest", join(app, "bin.yaml")]);
+  expect([binary.code, binary.stderr.split("\n")[0]]).toEqual([2, `error: the manifest ${join(app, "bin.yaml")} is not valid UTF-8: line 1, byte offset 3`]);
+  const expiry = await eve(["token", "create", "--name", "x", "--project", "shop", "--expires", "10x"]);
+  expect([expiry.code, expiry.stderr.split("\n")[0]]).toEqual([2, 'error: --expires must be a duration like 30s, 5m, 2h or 7d (got "10x")']);
 
   expect((await eve(["logout"])).code).toBe(0);
   const none = await eve(["project", "list"]);

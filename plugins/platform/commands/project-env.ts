@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { apiRequest } from "../../../core/http/client.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { formatDuration, paint } from "../../../core/io.ts";
+import { findInvalidUtf8 } from "../../../core/migrations/files.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { enc, printList, projectOf, remoteOf, remoteOptions, type Flags } from "./common.ts";
 
@@ -62,12 +63,19 @@ export const envDeploy = defineCommand<DeployOpts>({
   async run(ctx, opts) {
     if (!opts.env) throw new UsageError("--env is required", { hint: "e.g. --env staging" });
     const path = opts.manifest ?? ".eve/manifest.yaml";
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await readFile(resolve(ctx.cwd, path), "utf8");
+      bytes = new Uint8Array(await readFile(resolve(ctx.cwd, path)));
     } catch (e) {
       throw new UsageError(`cannot read the manifest ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`, { hint: "pass --manifest PATH" });
     }
+    const bad = findInvalidUtf8(bytes);
+    if (bad) {
+      throw new UsageError(`the manifest ${path} is not valid UTF-8: line ${bad.line}, byte offset ${bad.offset}`, {
+        hint: "a manifest is YAML text; save it as UTF-8 (nothing was sent)",
+      });
+    }
+    const text = new TextDecoder().decode(bytes);
     const { remote, project } = await projectOf(ctx, opts);
     const source = path.split(/[\\/]/).pop()!;
     const r = await apiRequest<DeployResult>(remote, "POST", `/projects/${enc(project)}/envs/${enc(opts.env)}/deploy`, { manifest: text, source }, { signal: ctx.signal });

@@ -1,5 +1,6 @@
 /** `eve token create|list|revoke`: control-plane tokens (admin, or a project's owner for its project). */
 import { apiRequest } from "../../../core/http/client.ts";
+import { parseDuration } from "../../../core/config.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { defineCommand } from "../../../core/plugin.ts";
 import { enc, printList, remoteOf, remoteOptions, type Flags } from "./common.ts";
@@ -17,7 +18,8 @@ export const tokenCreate = defineCommand<CreateOpts>({
     { flags: "--name <name>", description: "what the token is for (shown in lists)" },
     { flags: "--admin", description: "an admin token" },
     { flags: "--role <role>", description: "project role", choices: ["read", "write", "owner"], default: "read" },
-    { flags: "--expires <duration>", description: "expire after this long (e.g. 30d, 12h); default never" },
+    // Checked here (the flag's name in the message); sent as written, the server computes the expiry.
+    { flags: "--expires <duration>", description: "expire after this long (e.g. 30d, 12h); default never", parse: (v) => (parseDuration(v, "--expires"), v) },
     { flags: "--json", description: "print the token record (with the token) as JSON" },
     ...remoteOptions,
   ],
