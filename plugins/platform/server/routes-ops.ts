@@ -24,7 +24,6 @@ import type { Context, Hono } from "hono";
 
 /** Environments whose data a wipe/reset/restore needs --danger-reset-production for. */
 export const PRODUCTION_NAMES = new Set(["production", "prod"]);
-const DESTRUCTIVE = new Set(["db.wipe", "db.reset", "db.restore"]);
 
 export const TENANT_PREFIX = "/projects/:project/envs/:env";
 
@@ -89,7 +88,8 @@ async function lease(c: AppContext, cfg: ServerConfig, op: Operation, input: unk
   const { env, tenants } = await resolveTarget(c, cfg, access);
   const tenant = pickTenant(tenants, env, c.req.query("service"));
   assertReady(tenant);
-  if (DESTRUCTIVE.has(op.name) && PRODUCTION_NAMES.has(env.name) && !(input as { dangerResetProduction?: boolean }).dangerResetProduction) {
+  // Owner access is what destroys data (wipe, reset, restore): on production it needs the second confirmation.
+  if (access === "owner" && PRODUCTION_NAMES.has(env.name) && !(input as { dangerResetProduction?: boolean }).dangerResetProduction) {
     throw new EveError("E_PRODUCTION", `environment ${env.name} is production: ${op.name.slice(3)} needs --danger-reset-production as well as --force`, ExitCode.error, {
       hint: "nothing was changed",
     });
