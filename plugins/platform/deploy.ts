@@ -60,12 +60,21 @@ interface Candidate {
   tenants: number;
 }
 
-async function candidates(db: Db, engineVersion: string | null): Promise<Candidate[]> {
+/**
+ * Active instances with the major version and room for another tenant, least
+ * loaded first (ties: oldest id). `lock`: inside placement's transaction, the
+ * rows are locked so replicas placing at once cannot overfill one.
+ */
+async function candidates(db: Db, engineVersion: string | null, lock = false): Promise<Candidate[]> {
   return db<Candidate[]>`
-    select i.id, i.engine_version, i.max_tenants, (select count(*)::int from eve_platform.tenants t where t.instance_id = i.id and t.deleted_at is null) as tenants
-      from eve_platform.instances i
-     where i.status = 'active' and i.engine = 'postgres' and (${engineVersion}::text is null or i.engine_version = ${engineVersion}::text)
-     order by tenants, i.id`;
+    select * from (
+      select i.id, i.engine_version, i.max_tenants,
+             (select count(*)::int from eve_platform.tenants t where t.instance_id = i.id and t.deleted_at is null) as tenants
+        from eve_platform.instances i
+       where i.status = 'active' and i.engine = 'postgres' and (${engineVersion}::text is null or i.engine_version = ${engineVersion}::text)
+       ${lock ? db`for update of i` : db``}
+    ) c where c.tenants < c.max_tenants
+    order by c.tenants, c.id`;
 }
 
 function noPlacement(s: ManagedService): EveError {
@@ -96,7 +105,7 @@ export async function deployEnvironment(d: DeployDeps, project: Project, envName
             hint: "changing a tenant's major version needs a move to another instance (not supported yet); nothing was changed",
           });
         }
-        if (!t && !(await candidates(d.db, s.engineVersion)).some((i) => i.tenants < i.max_tenants)) throw noPlacement(s);
+        if (!t && !(await candidates(d.db, s.engineVersion)).length) throw noPlacement(s);
       }
       const services: DeployedService[] = [];
       for (const s of wanted) services.push(await reconcileService(d, project, env.id, s, live.get(s.service)));
@@ -118,12 +127,7 @@ async function placeTenant(d: DeployDeps, project: Project, envId: string, s: Ma
   const [login, ro] = [randomPassword(), randomPassword()];
   const [loginEnc, roEnc] = await Promise.all([encryptSecret(d.key, login, `tenant:${id}:login`), encryptSecret(d.key, ro, `tenant:${id}:readonly`)]);
   return d.db.begin(async (tx) => {
-    const [inst] = await tx<Candidate[]>`
-      select i.id, i.engine_version, i.max_tenants, (select count(*)::int from eve_platform.tenants t where t.instance_id = i.id and t.deleted_at is null) as tenants
-        from eve_platform.instances i
-       where i.status = 'active' and i.engine = 'postgres' and (${s.engineVersion}::text is null or i.engine_version = ${s.engineVersion}::text)
-       order by tenants, i.id for update of i`;
-    const pick = inst && inst.tenants < inst.max_tenants ? inst : null;
+    const [pick] = await candidates(tx as unknown as Db, s.engineVersion, true);
     if (!pick) throw noPlacement(s);
     const [row] = await tx<TenantRow[]>`
       insert into eve_platform.tenants (id, project_id, env_id, service_name, instance_id, db_name, owner_role, login_roles, readonly_role,

@@ -257,3 +257,15 @@ describe("many deploys at once", () => {
     expect(runs.map((r) => r.body.services[0].action).sort()).toEqual(["provisioned", ...Array(13).fill("unchanged")]);
   }, 120_000);
 });
+
+describe("placement", () => {
+  test("a full instance is skipped even when it is the least loaded: the next one with room takes the tenant", async () => {
+    const small = await cp.addInstance({ maxTenants: 1 });
+    expect((await cp.request("POST", "/projects", { body: { name: "place" } })).status).toBe(201);
+    const first = await cp.request("POST", "/projects/place/envs/a/deploy", { body: { manifest: manifest() } });
+    expect(first.body.services[0].instance_id).toBe(small.id);
+    // The small instance is now full with 1 tenant, fewer than the other's: the other takes the next one.
+    const second = await cp.request("POST", "/projects/place/envs/b/deploy", { body: { manifest: manifest() } });
+    expect([second.status, second.body.services?.[0]?.instance_id === small.id]).toEqual([200, false]);
+  }, 120_000);
+});
